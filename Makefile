@@ -1,0 +1,38 @@
+# Pantau: `make run` serves the API locally; `make test` runs every check. Both install what they need.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+fn ?= escalate_unreachable
+time ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
+.PHONY: install run test lint invoke bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python -m infra.local run
+
+invoke: install
+	$(BIN)/python -m infra.local invoke $(fn) $(time)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf .local .pytest_cache test-output

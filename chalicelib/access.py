@@ -1,0 +1,48 @@
+"""Who may see and change what: the one place the scoping rules live.
+
+A `pk` sees and writes only the clients assigned to them; a `coordinator` sees and manages every client
+of their Bapas; `admin` reads every Bapas and writes nothing. Another Bapas's record is 404 (its existence
+is not the caller's to know); a colleague's client in the same Bapas is 403.
+"""
+
+from __future__ import annotations
+
+from chalicelib.auth import Principal
+from chalicelib.errors import forbidden, not_found
+
+
+def check_client_read(p: Principal, bapas_id: str, officer: str) -> None:
+    if p.is_admin:
+        return
+    if p.bapas_id != bapas_id:
+        raise not_found("Client")
+    if p.role == "pk" and officer != p.username:
+        raise forbidden("This client is assigned to another officer.")
+
+
+def check_client_write(p: Principal, bapas_id: str, officer: str) -> None:
+    if p.is_admin:
+        raise forbidden("The admin role is read-only.")
+    check_client_read(p, bapas_id, officer)
+
+
+def check_bapas(p: Principal, bapas_id: str, write: bool = False) -> None:
+    if p.is_admin and not write:
+        return
+    if p.is_admin:
+        raise forbidden("The admin role is read-only.")
+    if p.bapas_id != bapas_id:
+        raise not_found("Resource")
+
+
+def scoped_bapas(p: Principal, requested: str | None) -> str:
+    """The Bapas a list query runs in: the caller's own, or (admin only) the one asked for."""
+    from chalicelib.errors import field_error
+
+    if p.is_admin:
+        if not requested:
+            raise field_error("bapas_id", "admin must choose a Bapas with ?bapas_id=")
+        return requested
+    if requested and requested != p.bapas_id:
+        raise not_found("Bapas")
+    return p.bapas_id

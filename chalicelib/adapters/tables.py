@@ -1,0 +1,155 @@
+"""DynamoDB tables as PynamoDB models: the single source of truth for every table and index.
+
+The local bootstrap creates tables from these classes, and `infra/template.yaml` is checked against
+them by a test. Table names are `<PANTAU_TABLE_PREFIX>-<name>`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.models import Model
+
+PREFIX = os.environ.get("PANTAU_TABLE_PREFIX", "pantau-dev")
+REGION = os.environ.get("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "ap-southeast-3"))
+
+
+def _meta(name: str) -> type:
+    class Meta:
+        table_name = f"{PREFIX}-{name}"
+        region = REGION
+        billing_mode = "PAY_PER_REQUEST"
+
+    return Meta
+
+
+class _GsiMeta:
+    projection = AllProjection()
+
+
+class BapasModel(Model):
+    """A Balai Pemasyarakatan: its name and time zone (WIB, WITA or WIT)."""
+
+    Meta = _meta("bapas")
+    bapas_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+
+
+class ClientBapasIndex(GlobalSecondaryIndex):
+    class Meta(_GsiMeta):
+        index_name = "bapas-index"
+
+    bapas_id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute(range_key=True)
+
+
+class ClientOfficerIndex(GlobalSecondaryIndex):
+    class Meta(_GsiMeta):
+        index_name = "officer-index"
+
+    officer_key = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute(range_key=True)
+
+
+class ClientDueIndex(GlobalSecondaryIndex):
+    """Sparse: clients whose current contact window closes at `due_at`, spread over a few shards."""
+
+    class Meta(_GsiMeta):
+        index_name = "due-index"
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class ClientModel(Model):
+    Meta = _meta("clients")
+    client_id = UnicodeAttribute(hash_key=True)
+    bapas_id = UnicodeAttribute()
+    officer = UnicodeAttribute()
+    officer_key = UnicodeAttribute()  # "<bapas_id>#<officer>"
+    name = UnicodeAttribute()
+    program = UnicodeAttribute()
+    supervision_start = UnicodeAttribute()  # YYYY-MM-DD, Bapas time zone
+    supervision_end = UnicodeAttribute()
+    checkin_interval_days = NumberAttribute()
+    phones = ListAttribute(of=MapAttribute)
+    address = MapAttribute()
+    village_code = UnicodeAttribute()
+    offence = UnicodeAttribute(null=True)
+    notes = UnicodeAttribute(null=True)
+    version = NumberAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    request_hash = UnicodeAttribute(null=True)
+    # Compliance facts: "<UTC RFC 3339>|<contact kind>|<record key>", appended in the record's transaction.
+    contacts = ListAttribute(of=UnicodeAttribute, null=True)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    open_escalation_id = UnicodeAttribute(null=True)
+
+    bapas_index = ClientBapasIndex()
+    officer_index = ClientOfficerIndex()
+    due_index = ClientDueIndex()
+
+
+class AuditModel(Model):
+    """Append-only audit trail: who did what to which entity, when, under which request."""
+
+    Meta = _meta("audit")
+    entity = UnicodeAttribute(hash_key=True)  # "client#<id>", "village#<bapas>#<code>", ...
+    at_id = UnicodeAttribute(range_key=True)  # "<UTC RFC 3339>#<uuid>"
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    role = UnicodeAttribute()
+    bapas_id = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    fields = ListAttribute(of=UnicodeAttribute, null=True)  # names of the fields that changed, no values
+    version = NumberAttribute(null=True)
+
+
+class VillageContactModel(Model):
+    """A Bapas's directory of who to call in a village: the Bhabinkamtibmas and the village office."""
+
+    Meta = _meta("village-contacts")
+    bapas_id = UnicodeAttribute(hash_key=True)
+    village_code = UnicodeAttribute(range_key=True)
+    village_name = UnicodeAttribute()
+    bhabinkamtibmas = MapAttribute()
+    village_office = MapAttribute(null=True)
+    version = NumberAttribute()
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute()
+
+
+class RecordTimeIndex(LocalSecondaryIndex):
+    """A client's records of one kind, by time: `kind_time` = "<kind>#<UTC time>#<id>"."""
+
+    class Meta(_GsiMeta):
+        index_name = "kind-time-index"
+
+    client_id = UnicodeAttribute(hash_key=True)
+    kind_time = UnicodeAttribute(range_key=True)
+
+
+class RecordModel(Model):
+    """Field records made offline by the app (check-ins, visits, progress reports), keyed by their ids."""
+
+    Meta = _meta("records")
+    client_id = UnicodeAttribute(hash_key=True)
+    record_key = UnicodeAttribute(range_key=True)  # "<kind>#<id>"
+    kind = UnicodeAttribute()
+    kind_time = UnicodeAttribute()
+    bapas_id = UnicodeAttribute()
+    body_hash = UnicodeAttribute()
+    data = MapAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    version = NumberAttribute()
+
+    time_index = RecordTimeIndex()
+
+
+MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, RecordModel)

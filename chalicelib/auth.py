@@ -1,0 +1,122 @@
+"""Cognito ID-token verification and the caller's identity.
+
+The signature is always verified against the user pool's JWKS (Cognito in AWS, moto server locally),
+with issuer, audience (the app client), expiry and `token_use` checked. Nothing is ever decode-only.
+The JWKS is cached per process and refetched once when a token names an unknown key id.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import requests
+
+from chalicelib.config import settings
+from chalicelib.errors import unauthorized
+
+ROLES = ("pk", "coordinator", "admin")
+_JWKS_TTL_SECONDS = 3600
+_LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    sub: str
+    role: str
+    bapas_id: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def to_api(self) -> dict[str, str]:
+        return {"username": self.username, "sub": self.sub, "role": self.role, "bapas_id": self.bapas_id}
+
+
+class JwksCache:
+    def __init__(self) -> None:
+        self._keys: dict[str, Any] = {}
+        self._url: str | None = None
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def _fetch(self, url: str) -> None:
+        response = requests.get(url, timeout=5)
+        response.raise_for_status()
+        keys = {}
+        for jwk in response.json().get("keys", []):
+            keys[jwk.get("kid")] = jwt.PyJWK(jwk).key
+        self._keys, self._url, self._fetched_at = keys, url, time.monotonic()
+
+    def key(self, url: str, kid: str) -> Any:
+        with self._lock:
+            stale = self._url != url or time.monotonic() - self._fetched_at > _JWKS_TTL_SECONDS
+            if stale or kid not in self._keys:
+                try:
+                    self._fetch(url)
+                except (requests.RequestException, ValueError, jwt.PyJWTError) as exc:
+                    raise unauthorized("The token's signing keys could not be loaded.") from exc
+            if kid not in self._keys:
+                raise unauthorized("The token is not signed by this user pool.")
+            return self._keys[kid]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys, self._url = {}, None
+
+
+JWKS = JwksCache()
+
+
+def verify_id_token(token: str) -> Principal:
+    cfg = settings()
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise unauthorized("The token is malformed.") from exc
+    if header.get("alg") != "RS256":
+        raise unauthorized("The token's algorithm is not accepted.")
+    key = JWKS.key(cfg.jwks_url, header.get("kid", ""))
+    try:
+        claims = jwt.decode(
+            token,
+            key=key,
+            algorithms=["RS256"],
+            audience=cfg.user_pool_client_id,
+            issuer=cfg.issuer,
+            leeway=_LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "token_use"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise unauthorized("The token has expired.") from exc
+    except jwt.PyJWTError as exc:
+        raise unauthorized("The token is not valid for this API.") from exc
+    if claims.get("token_use") != "id":
+        raise unauthorized("An ID token is required.")
+    return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    groups = claims.get("cognito:groups") or []
+    # A user in several groups acts with the strongest role they hold.
+    role = next((r for r in ("admin", "coordinator", "pk") if r in groups), None)
+    bapas_id = claims.get("custom:bapas_id") or ""
+    if role is None:
+        raise unauthorized("The user belongs to no Pantau role group.")
+    if not bapas_id and role != "admin":
+        raise unauthorized("The user has no custom:bapas_id.")
+    username = claims.get("cognito:username") or claims.get("username") or claims["sub"]
+    return Principal(username=username, sub=claims["sub"], role=role, bapas_id=bapas_id)
+
+
+def bearer_token(headers: Any) -> str:
+    value = headers.get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized()
+    return token.strip()

@@ -1,0 +1,372 @@
+"""Supervision compliance rules: check-in windows, missed windows and unreachable episodes.
+
+Pure domain logic (standard library only). Everything is computed from three inputs:
+
+* a :class:`Schedule` -- the supervision period (inclusive local dates), the check-in interval and the
+  Bapas time zone;
+* the client's contacts -- facts, each an aware instant and a :class:`ContactKind`
+  (see :func:`contact_kind` for the mapping from check-ins and home visits);
+* the instant ``as_of`` at which the client is evaluated.
+
+Windows
+    Window ``i`` covers the local dates ``[start + i*interval, start + (i+1)*interval - 1]`` (the last
+    window truncated at ``end``). It opens at local midnight of its first date and closes at local
+    midnight at the start of the day after its last date, so windows tile the period, half-open
+    ``[opens_at, closes_at)``. A window is *closed* at ``as_of`` when ``closes_at <= as_of``.
+
+Rules (``evaluate``)
+    * Contacts later than ``as_of`` are not known yet and are ignored; contacts outside the supervision
+      period do not belong to any window.
+    * A closed window is *met* with a counted contact, *neutral* with an excused one (and no counted
+      one), otherwise *missed*.
+    * ``consecutive_missed``: missed closed windows after the latest window with a counted contact
+      (neutral windows skipped); a counted contact in the current window makes it 0.
+    * Unreachable episode: ``consecutive_missed >= 3`` or an ``inactive`` contact (inside the period)
+      later than the latest counted contact. It starts at the earliest of the close of the 3rd missed
+      window of the current streak and the first such inactive contact; a counted contact ends it.
+    * State, first match wins: ``ended`` (as_of at or after the close of the last window),
+      ``unreachable``, ``missed`` (streak >= 1), ``due`` (current window neither met nor excused),
+      ``compliant``. Before the period starts: ``due`` with nothing missed.
+
+The result depends only on the *set* of contacts (never on their order): every aggregate is a
+max/min/flag. ``evaluate`` runs in O(windows + contacts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from enum import Enum
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = timezone.utc
+
+# The Bapas time zones named by the API contract. Schedule accepts any IANA zone, but the windows
+# are defined by local dates, which is exact for these fixed-offset zones.
+BAPAS_TIME_ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
+
+
+class ContactKind(str, Enum):
+    COUNTED = "counted"  # check-in `completed`, or a home visit that found the client present
+    EXCUSED = "excused"  # check-in `excused`: the window is neither met nor missed
+    INACTIVE = "inactive"  # check-in `number_inactive`: the phone is dead
+    ATTEMPT = "attempt"  # check-in `no_answer`, or a home visit without the client: a fact only
+
+
+class State(str, Enum):
+    COMPLIANT = "compliant"
+    DUE = "due"
+    MISSED = "missed"
+    UNREACHABLE = "unreachable"
+    ENDED = "ended"
+
+
+_CHECKIN_OUTCOMES = {
+    "completed": ContactKind.COUNTED,
+    "excused": ContactKind.EXCUSED,
+    "number_inactive": ContactKind.INACTIVE,
+    "no_answer": ContactKind.ATTEMPT,
+}
+
+
+def contact_kind(
+    record_type: str, outcome: str | None = None, client_present: bool | None = None
+) -> ContactKind:
+    """The rule kind of a field record.
+
+    ``record_type`` is ``"checkin"`` (classified by ``outcome``: ``completed``, ``no_answer``,
+    ``number_inactive``, ``excused``) or ``"visit"`` (classified by ``client_present``: present is a
+    counted contact, absent a failed attempt). Arguments that do not apply to the record type are
+    ignored. Anything else raises ``ValueError``.
+    """
+    record_type = _enum_value(record_type)
+    if record_type == "checkin":
+        kind = _CHECKIN_OUTCOMES.get(_enum_value(outcome)) if outcome is not None else None
+        if kind is None:
+            raise ValueError(f"unknown check-in outcome: {outcome!r}")
+        return kind
+    if record_type == "visit":
+        if not isinstance(client_present, bool):
+            raise ValueError(f"a visit needs client_present as a bool, got {client_present!r}")
+        return ContactKind.COUNTED if client_present else ContactKind.ATTEMPT
+    raise ValueError(f"unknown record type: {record_type!r}")
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _to_utc(t: Any, what: str) -> datetime:
+    """``t`` as an aware UTC datetime; naive datetimes are a ``ValueError``."""
+    if not isinstance(t, datetime):
+        raise TypeError(f"{what} must be a datetime, got {type(t).__name__}")
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got naive {t.isoformat()}")
+    return t.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A fact given to the rules. ``at`` is normalised to UTC; a naive ``at`` is a ValueError."""
+
+    at: datetime
+    kind: ContactKind
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", _to_utc(self.at, "Contact.at"))
+        object.__setattr__(self, "kind", ContactKind(self.kind))
+
+
+@dataclass(frozen=True)
+class Window:
+    """One check-in window: local dates ``first_day..last_day``; instants ``[opens_at, closes_at)`` in UTC."""
+
+    index: int
+    first_day: date
+    last_day: date
+    opens_at: datetime
+    closes_at: datetime
+
+    def contains(self, t: datetime) -> bool:
+        return self.opens_at <= _to_utc(t, "t") < self.closes_at
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A client's supervision period (inclusive local dates), check-in interval and IANA time zone."""
+
+    start: date
+    end: date
+    interval_days: int
+    tz: str
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    _count: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            # datetime is a subclass of date; a datetime here is almost certainly a bug.
+            if not isinstance(value, date) or isinstance(value, datetime):
+                raise ValueError(f"{name} must be a date, got {value!r}")
+        if self.end < self.start:
+            raise ValueError(f"supervision end {self.end} is before its start {self.start}")
+        if (
+            not isinstance(self.interval_days, int)
+            or isinstance(self.interval_days, bool)
+            or self.interval_days < 1
+        ):
+            raise ValueError(f"interval_days must be an int >= 1, got {self.interval_days!r}")
+        if not isinstance(self.tz, str) or not self.tz:
+            raise ValueError(f"tz must be an IANA time zone name, got {self.tz!r}")
+        try:
+            zone = ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone: {self.tz!r}") from exc
+        object.__setattr__(self, "_zone", zone)
+        object.__setattr__(self, "_count", (self.end - self.start).days // self.interval_days + 1)
+
+    # -- geometry ------------------------------------------------------------------------------
+    @property
+    def window_count(self) -> int:
+        return self._count
+
+    @property
+    def opens_at(self) -> datetime:
+        """Start of the period: local midnight of ``start``, in UTC."""
+        return self._midnight(self.start)
+
+    @property
+    def closes_at(self) -> datetime:
+        """End of the period: local midnight after ``end``, in UTC (the close of the last window)."""
+        return self._midnight(self.end + timedelta(days=1))
+
+    def windows(self) -> list[Window]:
+        """All windows, in order; they tile ``[opens_at, closes_at)`` with no gap or overlap."""
+        result = []
+        opens = self.opens_at
+        for i in range(self._count):
+            first, last = self._days(i)
+            closes = self._midnight(last + timedelta(days=1))
+            result.append(Window(i, first, last, opens, closes))
+            opens = closes
+        return result
+
+    def window(self, index: int) -> Window:
+        if not 0 <= index < self._count:
+            raise IndexError(f"window {index} outside 0..{self._count - 1}")
+        first, last = self._days(index)
+        return Window(
+            index, first, last, self._midnight(first), self._midnight(last + timedelta(days=1))
+        )
+
+    def window_at(self, t: datetime) -> Window | None:
+        """The window whose ``[opens_at, closes_at)`` contains ``t``; None outside the period."""
+        index = self._index_at(_to_utc(t, "t"))
+        return None if index is None else self.window(index)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _days(self, index: int) -> tuple[date, date]:
+        first = self.start + timedelta(days=index * self.interval_days)
+        last = min(first + timedelta(days=self.interval_days - 1), self.end)
+        return first, last
+
+    def _last_day(self, index: int) -> date:
+        return self._days(index)[1]
+
+    def _midnight(self, day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=self._zone).astimezone(UTC)
+
+    def _closes(self, index: int) -> datetime:
+        return self._midnight(self._last_day(index) + timedelta(days=1))
+
+    def _index_at(self, t: datetime) -> int | None:
+        """Index of the window containing aware ``t`` (O(1)), or None outside the period.
+
+        Uses the local date of ``t``: an instant is in ``[midnight(first_day), midnight(last_day+1))``
+        exactly when its local date is within ``first_day..last_day``.
+        """
+        day = t.astimezone(self._zone).date()
+        if day < self.start or day > self.end:
+            return None
+        return (day - self.start).days // self.interval_days
+
+
+@dataclass(frozen=True)
+class Compliance:
+    state: State
+    consecutive_missed: int
+    last_contact_at: datetime | None  # latest counted contact known at as_of, UTC
+    next_due: date | None  # local date by which the next contact is owed; None when ended
+    episode_started_at: datetime | None  # start of the unreachable episode (UTC), iff unreachable
+    window_closes_at: datetime | None  # when the current window closes (UTC); None when ended
+    missed_windows: int  # missed closed windows in the whole period (as of as_of)
+
+    def to_api(self) -> dict[str, Any]:
+        """The contract's ``compliance`` object."""
+        return {
+            "state": self.state.value,
+            "consecutive_missed": self.consecutive_missed,
+            "last_contact_at": (
+                None if self.last_contact_at is None else self.last_contact_at.astimezone(UTC).isoformat()
+            ),
+            "next_due": None if self.next_due is None else self.next_due.isoformat(),
+        }
+
+
+_UNREACHABLE_AFTER = 3  # consecutive missed windows that make a client unreachable
+
+
+def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime) -> Compliance:
+    """The client's compliance at ``as_of`` (aware; naive is a ValueError). O(windows + contacts)."""
+    as_of = _to_utc(as_of, "as_of")
+    count = schedule.window_count
+    period_opens = schedule.opens_at
+    period_closes = schedule.closes_at
+
+    counted = bytearray(count)
+    excused = bytearray(count)
+    latest_counted: datetime | None = None
+    inactive_times: list[datetime] = []
+    for contact in contacts:
+        if not isinstance(contact, Contact):
+            raise TypeError(f"contacts must be Contact instances, got {type(contact).__name__}")
+        at = contact.at
+        if at > as_of:
+            continue  # not known yet at as_of
+        kind = contact.kind
+        if kind is ContactKind.COUNTED and (latest_counted is None or at > latest_counted):
+            latest_counted = at
+        if kind is ContactKind.ATTEMPT or not period_opens <= at < period_closes:
+            continue
+        if kind is ContactKind.INACTIVE:
+            inactive_times.append(at)
+            continue
+        index = schedule._index_at(at)
+        if index is None:  # pragma: no cover - excluded by the period bounds above
+            continue
+        if kind is ContactKind.COUNTED:
+            counted[index] = 1
+        else:
+            excused[index] = 1
+
+    if as_of < period_opens:
+        # Nothing is owed yet: the first window's contact is due by its last day.
+        return Compliance(
+            state=State.DUE,
+            consecutive_missed=0,
+            last_contact_at=latest_counted,
+            next_due=schedule._last_day(0),
+            episode_started_at=None,
+            window_closes_at=schedule._closes(0),
+            missed_windows=0,
+        )
+
+    ended = as_of >= period_closes
+    if ended:
+        current = count  # every window is closed
+    else:
+        current = schedule._index_at(as_of)
+        assert current is not None
+
+    missed_total = 0
+    streak = 0
+    third_missed: int | None = None  # the 3rd missed window of the current streak
+    for i in range(current):
+        if counted[i]:
+            streak = 0
+            third_missed = None
+        elif not excused[i]:
+            missed_total += 1
+            streak += 1
+            if streak == _UNREACHABLE_AFTER:
+                third_missed = i
+    if not ended and counted[current]:
+        streak = 0
+        third_missed = None
+
+    if ended:
+        return Compliance(
+            state=State.ENDED,
+            consecutive_missed=streak,
+            last_contact_at=latest_counted,
+            next_due=None,
+            episode_started_at=None,
+            window_closes_at=None,
+            missed_windows=missed_total,
+        )
+
+    episode_candidates: list[datetime] = []
+    if third_missed is not None:
+        episode_candidates.append(schedule._closes(third_missed))
+    silent_inactive = [t for t in inactive_times if latest_counted is None or t > latest_counted]
+    if silent_inactive:
+        episode_candidates.append(min(silent_inactive))
+    episode_started_at = min(episode_candidates) if episode_candidates else None
+
+    current_settled = bool(counted[current] or excused[current])
+    if episode_started_at is not None:
+        state = State.UNREACHABLE
+    elif streak >= 1:
+        state = State.MISSED
+    elif not current_settled:
+        state = State.DUE
+    else:
+        state = State.COMPLIANT
+
+    if not current_settled:
+        next_due = schedule._last_day(current)
+    elif current + 1 < count:
+        next_due = schedule._last_day(current + 1)
+    else:
+        next_due = schedule.end
+
+    return Compliance(
+        state=state,
+        consecutive_missed=streak,
+        last_contact_at=latest_counted,
+        next_due=next_due,
+        episode_started_at=episode_started_at,
+        window_closes_at=schedule._closes(current),
+        missed_windows=missed_total,
+    )

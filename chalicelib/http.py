@@ -1,0 +1,289 @@
+"""The HTTP edge: one route registry with each route's allowed roles, one gate every request passes
+(authentication, role check, correlation id, access log, metrics), JSON/problem responses, body
+parsing with field-level errors, and list paging.
+
+Handlers stay thin: parse input with `body_model`, call a service, return `json_response`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextvars
+import functools
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.auth import ROLES, Principal, bearer_token, verify_id_token
+from chalicelib.config import settings
+from chalicelib.errors import PROBLEM_JSON, FieldError, Problem, bad_request, forbidden, unavailable, validation_failed
+from chalicelib.obs import logger, metrics
+
+M = TypeVar("M", bound=BaseModel)
+
+TRANSIENT_AWS_CODES = {
+    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "TransactionConflict", "TransactionInProgressException",
+    "SlowDown", "InternalError", "RequestTimeout", "LimitExceededException", "TooManyRequestsException",
+}
+
+
+@dataclass(frozen=True)
+class RoutePolicy:
+    roles: tuple[str, ...]
+    public: bool = False
+    writes: bool = False
+
+
+# (resource path, method) -> policy. A route missing here is refused by the gate.
+POLICY: dict[tuple[str, str], RoutePolicy] = {}
+_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+JSON_TYPES = ["application/json", "application/merge-patch+json", "text/plain", "application/octet-stream",
+              "application/x-www-form-urlencoded", "multipart/form-data"]
+
+
+def route(bp: Blueprint, path: str, methods: Iterable[str] = ("GET",), roles: Iterable[str] = ROLES,
+          public: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view and its access policy in one place."""
+    methods = tuple(methods)
+    roles = tuple(roles)
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for method in methods:
+            POLICY[(path, method)] = RoutePolicy(roles=roles, public=public, writes=method != "GET")
+
+        @functools.wraps(fn)
+        def view(**kwargs: Any) -> Any:
+            try:
+                return fn(**kwargs)
+            except Problem as problem:
+                return problem_response(problem)
+            except ClientError as exc:
+                return problem_response(_aws_problem(exc.response.get("Error", {}).get("Code", ""), exc))
+            except PynamoDBException as exc:
+                return problem_response(_aws_problem(exc.cause_response_code or "", exc))
+            except BotoCoreError as exc:  # connection errors, timeouts
+                logger.warning("aws connection error", extra={"error": type(exc).__name__})
+                return problem_response(unavailable())
+
+        # Every content type reaches the view, which answers 415 itself as problem+json.
+        bp.route(path, methods=list(methods), content_types=JSON_TYPES)(view)
+        return view
+
+    return decorator
+
+
+def _aws_problem(code: str, exc: Exception) -> Problem:
+    if code in TRANSIENT_AWS_CODES:
+        logger.warning("aws transient error", extra={"aws_code": code})
+        return unavailable()
+    raise exc
+
+
+def principal() -> Principal:
+    p = _principal.get()
+    if p is None:  # only reachable if a public route asks for a caller
+        raise forbidden("This route has no caller.")
+    return p
+
+
+def request_id() -> str:
+    return _request_id.get()
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> Response:
+    headers = {"Content-Type": PROBLEM_JSON, **problem.headers}
+    return Response(body=json.dumps(problem.body(instance), ensure_ascii=False), status_code=problem.status,
+                    headers=headers)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")), status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:
+    """The HTTP middleware: every request passes here before any handler runs."""
+
+    def middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+        started = time.perf_counter()
+        context = event.context or {}
+        request_id = context.get("requestId") or event.headers.get("x-request-id") or ""
+        logger.set_correlation_id(request_id)
+        rid_token = _request_id.set(request_id)
+        resource = context.get("resourcePath", "")
+        method = event.method
+        policy = POLICY.get((resource, method))
+        token = None
+        try:
+            try:
+                if policy is None:
+                    raise Problem(404 if not resource else 405, "not_found" if not resource else "method_not_allowed",
+                                  "Not found" if not resource else "Method not allowed",
+                                  "No such route." if not resource else f"{method} is not supported here.")
+                if not policy.public:
+                    p = verify_id_token(bearer_token(event.headers))
+                    token = _principal.set(p)
+                    if p.role not in policy.roles:
+                        raise forbidden(f"The role {p.role} may not call {method} {resource}.")
+                if policy.writes:
+                    _check_body_size(event)
+                response = get_response(event)
+            except Problem as problem:
+                response = problem_response(problem, event.path)
+            response = _as_problem(response, event.path)
+            _log_request(method, resource, response.status_code, started)
+        finally:
+            if token is not None:
+                _principal.reset(token)
+            _request_id.reset(rid_token)
+        return response
+
+    return middleware
+
+
+def _check_body_size(event: Any) -> None:
+    raw = event.raw_body or b""
+    if len(raw) > settings().max_body_bytes:
+        raise Problem(413, "payload_too_large", "Payload too large",
+                      f"The body is {len(raw)} bytes; the limit is {settings().max_body_bytes}.",
+                      [FieldError("body", f"at most {settings().max_body_bytes} bytes")])
+    content_type = (event.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if raw and content_type not in ("application/json", "application/merge-patch+json"):
+        raise Problem(415, "unsupported_media_type", "Unsupported media type",
+                      "Send the body as application/json.", [FieldError("Content-Type", "must be application/json")])
+
+
+def _as_problem(response: Response, instance: str) -> Response:
+    """Turn Chalice's own error bodies (405, 415, 400 on bad JSON ...) into problem+json."""
+    if response.status_code < 400:
+        return response
+    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+    if headers.get("content-type", "").startswith(PROBLEM_JSON):
+        return response
+    code = "internal_error" if response.status_code >= 500 else "bad_request"
+    message = "An internal error occurred." if response.status_code >= 500 else "The request was not accepted."
+    if isinstance(response.body, dict) and response.status_code < 500:
+        message = str(response.body.get("Message", message))
+    problem = Problem(response.status_code, code, "Error", message)
+    return problem_response(problem, instance)
+
+
+def _log_request(method: str, resource: str, status: int, started: float) -> None:
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    p = _principal.get()
+    logger.info("request", extra={"method": method, "route": resource, "status": status, "duration_ms": elapsed_ms,
+                                  "role": p.role if p else None})
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    if status >= 500:
+        metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+    metrics.flush_metrics()
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        name = _loc(loc)
+        errors.append(FieldError(f"{prefix}{name}" if prefix else name, err["msg"]))
+    return errors
+
+
+def body_json(request: Any) -> Any:
+    raw = request.raw_body or b""
+    if not raw.strip():
+        raise validation_failed([FieldError("body", "a JSON body is required")])
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad_request(f"The body is not valid JSON: {exc}", "body", code="invalid_json") from exc
+
+
+def body_model(request: Any, model: type[M]) -> M:
+    """Validate the raw body in pydantic's JSON mode (strict dates, no coercion of numbers to text)."""
+    data = body_json(request)
+    if not isinstance(data, dict):
+        raise validation_failed([FieldError("body", "must be a JSON object")])
+    try:
+        return model.model_validate_json(request.raw_body)
+    except ValidationError as exc:
+        raise validation_failed(pydantic_errors(exc)) from exc
+
+
+def query_params(request: Any) -> dict[str, str]:
+    return dict(request.query_params or {})
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    cursor: dict[str, Any] | None
+
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+def page_params(params: dict[str, str]) -> Page:
+    raw_limit = params.get("limit")
+    limit = DEFAULT_LIMIT
+    if raw_limit is not None:
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            raise validation_failed([FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}")])
+        limit = int(raw_limit)
+    return Page(limit=limit, cursor=decode_cursor(params.get("cursor")))
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise validation_failed([FieldError("cursor", "is not a cursor this API issued")]) from exc
+    if not isinstance(value, dict):
+        raise validation_failed([FieldError("cursor", "is not a cursor this API issued")])
+    return value
+
+
+def if_match_version(request: Any) -> int:
+    from chalicelib.errors import precondition_required
+
+    raw = request.headers.get("if-match")
+    if raw is None:
+        raise precondition_required()
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise validation_failed([FieldError("If-Match", "must be the record's integer version")])
+    return int(value)

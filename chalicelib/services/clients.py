@@ -1,0 +1,326 @@
+"""Client registry: register, read, list and change clients, each write audited in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.access import check_client_read, check_client_write, scoped_bapas
+from chalicelib.adapters.directory import DIRECTORY
+from chalicelib.adapters.tables import ClientModel
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.domain import compliance as rules
+from chalicelib.domain.clients import default_interval, local_today, stage_on
+from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
+from chalicelib.domain.villages import UnknownVillage, lookup_village
+from chalicelib.errors import FieldError, conflict, field_error, forbidden, not_found, precondition_failed, validation_failed
+from chalicelib.http import Page, encode_cursor
+from chalicelib.schemas import ClientCreate, ClientPatch
+from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
+
+MAX_ITEMS_READ_PER_LIST = 2000
+
+
+def client_entity(client_id: str) -> str:
+    return f"client#{client_id}"
+
+
+# ----- compliance from the stored facts -------------------------------------------------------------
+
+def contacts_of(item: ClientModel) -> list[rules.Contact]:
+    out = []
+    for fact in item.contacts or []:
+        at, kind, _ = fact.split("|", 2)
+        out.append(rules.Contact(parse_rfc3339(at), rules.ContactKind(kind)))
+    return out
+
+
+def schedule_of(item: ClientModel, tz: str) -> rules.Schedule:
+    return rules.Schedule(start=date.fromisoformat(item.supervision_start), end=date.fromisoformat(item.supervision_end),
+                          interval_days=int(item.checkin_interval_days), tz=tz)
+
+
+def evaluate_client(item: ClientModel, tz: str, now: datetime) -> rules.Compliance:
+    return rules.evaluate(schedule_of(item, tz), contacts_of(item), now)
+
+
+def due_fields(client_id: str, result: rules.Compliance) -> tuple[str | None, str | None]:
+    """Where the client sits in the due index: re-evaluated by the daily run once `due_at` has passed."""
+    if result.window_closes_at is None:
+        return None, None
+    shard = str(uuid.UUID(client_id).int % settings().due_shards)
+    return shard, to_rfc3339(result.window_closes_at)
+
+
+# ----- representation ------------------------------------------------------------------------------
+
+def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
+    result = evaluate_client(item, tz, now)
+    start, end = date.fromisoformat(item.supervision_start), date.fromisoformat(item.supervision_end)
+    address = item.address.as_dict() if hasattr(item.address, "as_dict") else dict(item.address)
+    return {
+        "id": item.client_id,
+        "bapas_id": item.bapas_id,
+        "name": item.name,
+        "program": item.program,
+        "supervision_start": item.supervision_start,
+        "supervision_end": item.supervision_end,
+        "checkin_interval_days": int(item.checkin_interval_days),
+        "stage": stage_on(start, end, local_today(now, tz)).value,
+        "officer": item.officer,
+        "phones": [_plain(p) for p in item.phones],
+        "address": _plain(address),
+        "offence": item.offence,
+        "notes": item.notes,
+        "compliance": result.to_api(),
+        "open_escalation_id": item.open_escalation_id,
+        "version": int(item.version),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+    }
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _address(body_address: Any) -> dict[str, Any]:
+    data = body_address.model_dump(mode="json", exclude_none=True)
+    data["village_name"] = lookup_village(data["village_code"]).name
+    return data
+
+
+# ----- rules that need the directory ----------------------------------------------------------------
+
+def _check_officer(username: str, bapas_id: str) -> None:
+    officer = DIRECTORY.officer(username)
+    if officer is None or not officer.is_pk:
+        raise field_error("officer", "is not a PK (Pembimbing Kemasyarakatan) in the user pool")
+    if officer.bapas_id != bapas_id:
+        raise field_error("officer", "is not a PK of this Bapas")
+
+
+def _check_period(start: date, end: date) -> None:
+    if end < start:
+        raise validation_failed([FieldError("supervision_end", "must not be before supervision_start")])
+
+
+# ----- use cases -----------------------------------------------------------------------------------
+
+def create_client(p: Principal, body: ClientCreate, now: datetime) -> tuple[dict[str, Any], int]:
+    _check_period(body.supervision_start, body.supervision_end)
+    _check_officer(body.officer, p.bapas_id)
+    tz = BAPAS.timezone(p.bapas_id)
+    client_id = str(body.id or uuid.uuid4())
+    request_hash = canonical_hash(body.model_dump(mode="json", exclude={"id"}))
+    stamp = to_rfc3339(now)
+    item = ClientModel(
+        client_id,
+        bapas_id=p.bapas_id,
+        officer=body.officer,
+        officer_key=f"{p.bapas_id}#{body.officer}",
+        name=body.name,
+        program=body.program.value,
+        supervision_start=body.supervision_start.isoformat(),
+        supervision_end=body.supervision_end.isoformat(),
+        checkin_interval_days=body.checkin_interval_days or default_interval(body.program),
+        phones=[ph.model_dump(mode="json", exclude_none=True) for ph in body.phones],
+        address=_address(body.address),
+        village_code=body.address.village_code,
+        offence=body.offence,
+        notes=body.notes,
+        version=1,
+        created_at=stamp,
+        updated_at=stamp,
+        request_hash=request_hash,
+        contacts=[],
+    )
+    item.due_shard, item.due_at = due_fields(client_id, evaluate_client(item, tz, now))
+    try:
+        with transaction() as tx:
+            tx.save(item, condition=ClientModel.client_id.does_not_exist())
+            tx.save(audit_entry(p, client_entity(client_id), "client.create", now, version=1))
+    except TransactWriteError as exc:
+        if not _condition_failed(exc):
+            raise
+        existing = _get(client_id)
+        if existing is None:
+            raise
+        if existing.request_hash == request_hash and existing.bapas_id == p.bapas_id:
+            return to_api(existing, tz, now), 200  # a retry of the same registration
+        if existing.bapas_id != p.bapas_id:
+            raise conflict("A record with this id already exists.") from None
+        raise conflict("A client with this id exists with different data.") from None
+    return to_api(item, tz, now), 201
+
+
+def _condition_failed(exc: TransactWriteError) -> bool:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons) or \
+        exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+def _get(client_id: str) -> ClientModel | None:
+    try:
+        return ClientModel.get(client_id, consistent_read=True)
+    except ClientModel.DoesNotExist:
+        return None
+
+
+def load_client(p: Principal, client_id: str, write: bool = False) -> ClientModel:
+    """The client, if the caller may see it (write: and change it); else 404/403."""
+    try:
+        uuid.UUID(client_id)
+    except ValueError:
+        raise not_found("Client") from None
+    item = _get(client_id)
+    if item is None:
+        raise not_found("Client")
+    (check_client_write if write else check_client_read)(p, item.bapas_id, item.officer)
+    return item
+
+
+def get_client(p: Principal, client_id: str, now: datetime) -> dict[str, Any]:
+    item = load_client(p, client_id)
+    return to_api(item, BAPAS.timezone(item.bapas_id), now)
+
+
+PATCHABLE = ("name", "program", "supervision_start", "supervision_end", "officer", "phones", "address", "offence",
+             "notes", "checkin_interval_days")
+
+
+def patch_client(p: Principal, client_id: str, expected_version: int, patch: ClientPatch,
+                 now: datetime) -> dict[str, Any]:
+    item = load_client(p, client_id, write=True)
+    if int(item.version) != expected_version:
+        raise precondition_failed(int(item.version))
+    sent = patch.model_fields_set
+    for required in ("name", "program", "supervision_start", "supervision_end", "officer", "phones", "address"):
+        if required in sent and getattr(patch, required) is None:
+            raise field_error(required, "may not be null")
+    tz = BAPAS.timezone(item.bapas_id)
+    new: dict[str, Any] = {}
+    if "officer" in sent and patch.officer != item.officer:
+        _check_officer(patch.officer, item.bapas_id)
+        new["officer"] = patch.officer
+        new["officer_key"] = f"{item.bapas_id}#{patch.officer}"
+    for simple in ("name", "offence", "notes"):
+        if simple in sent and getattr(patch, simple) != getattr(item, simple):
+            new[simple] = getattr(patch, simple)
+    if "phones" in sent:
+        new["phones"] = [ph.model_dump(mode="json", exclude_none=True) for ph in patch.phones]
+    if "address" in sent:
+        new["address"] = _address(patch.address)
+        new["village_code"] = patch.address.village_code
+    start = patch.supervision_start if "supervision_start" in sent else date.fromisoformat(item.supervision_start)
+    end = patch.supervision_end if "supervision_end" in sent else date.fromisoformat(item.supervision_end)
+    _check_period(start, end)
+    if start.isoformat() != item.supervision_start:
+        new["supervision_start"] = start.isoformat()
+    if end.isoformat() != item.supervision_end:
+        new["supervision_end"] = end.isoformat()
+    if "program" in sent and patch.program.value != item.program:
+        new["program"] = patch.program.value
+        new["checkin_interval_days"] = default_interval(patch.program)
+    if "checkin_interval_days" in sent and patch.checkin_interval_days is not None:
+        new["checkin_interval_days"] = patch.checkin_interval_days
+    if new.get("checkin_interval_days") == int(item.checkin_interval_days):
+        new.pop("checkin_interval_days")
+    if not new:
+        return to_api(item, tz, now)
+    for name, value in new.items():
+        setattr(item, name, value)
+    shard, due_at = due_fields(client_id, evaluate_client(item, tz, now))
+    version = int(item.version) + 1
+    actions = [getattr(ClientModel, k).set(v) for k, v in new.items()]
+    actions += [ClientModel.version.set(version), ClientModel.updated_at.set(to_rfc3339(now))]
+    actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(due_at)] if shard else \
+        [ClientModel.due_shard.remove(), ClientModel.due_at.remove()]
+    try:
+        with transaction() as tx:
+            tx.update(ClientModel(client_id), actions=actions, condition=ClientModel.version == expected_version)
+            tx.save(audit_entry(p, client_entity(client_id), "client.update", now, list(new), version))
+    except TransactWriteError as exc:
+        if not _condition_failed(exc):
+            raise
+        current = _get(client_id)
+        raise precondition_failed(int(current.version) if current else expected_version) from None
+    fresh = _get(client_id)
+    assert fresh is not None
+    return to_api(fresh, tz, now)
+
+
+def list_clients(p: Principal, params: dict[str, str], page: Page, now: datetime) -> dict[str, Any]:
+    bapas_id = scoped_bapas(p, params.get("bapas_id"))
+    officer = params.get("officer") or None
+    if p.role == "pk":
+        if officer and officer != p.username:
+            raise forbidden("A PK lists only their own clients.")
+        officer = p.username
+    state = params.get("state") or None
+    if state and state not in {s.value for s in rules.State}:
+        raise field_error("state", f"must be one of {', '.join(s.value for s in rules.State)}")
+    village = params.get("village_code") or None
+    if village:
+        try:
+            village = lookup_village(village).code
+        except UnknownVillage as exc:
+            raise field_error("village_code", str(exc)) from None
+    tz = BAPAS.timezone(bapas_id) if not p.is_admin or _bapas_exists(bapas_id) else None
+    if tz is None:
+        return {"items": [], "next_cursor": None}
+    if officer:
+        index, hash_name, hash_value = ClientModel.officer_index, "officer_key", f"{bapas_id}#{officer}"
+    else:
+        index, hash_name, hash_value = ClientModel.bapas_index, "bapas_id", bapas_id
+    start_key = _start_key(page.cursor, hash_name, hash_value)
+    condition = ClientModel.village_code == village if village else None
+    results = index.query(hash_value, filter_condition=condition, last_evaluated_key=start_key,
+                          page_size=min(MAX_ITEMS_READ_PER_LIST, max(page.limit, 50)))
+    items: list[dict[str, Any]] = []
+    last: ClientModel | None = None
+    scanned = 0
+    for item in results:
+        scanned += 1
+        last = item
+        view = to_api(item, tz, now)
+        if state and view["compliance"]["state"] != state:
+            if scanned >= MAX_ITEMS_READ_PER_LIST:
+                break
+            continue
+        items.append(view)
+        if len(items) >= page.limit or scanned >= MAX_ITEMS_READ_PER_LIST:
+            break
+    # PynamoDB rebuilds the key of the last item read when we stop mid-page.
+    lek = results.last_evaluated_key if last is not None else None
+    cursor = {"client_id": lek["client_id"]["S"], hash_name: hash_value} if lek else None
+    return {"items": items, "next_cursor": encode_cursor(cursor)}
+
+
+def _start_key(cursor: dict[str, Any] | None, hash_name: str, hash_value: str) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    client_id = cursor.get("client_id")
+    if set(cursor) != {"client_id", hash_name} or cursor.get(hash_name) != hash_value or not isinstance(client_id, str):
+        raise field_error("cursor", "does not belong to this query")
+    return {"client_id": {"S": client_id}, hash_name: {"S": hash_value}}
+
+
+def _bapas_exists(bapas_id: str) -> bool:
+    from chalicelib.adapters.tables import BapasModel
+
+    try:
+        BapasModel.get(bapas_id)
+        return True
+    except BapasModel.DoesNotExist:
+        return False

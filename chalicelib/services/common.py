@@ -1,0 +1,75 @@
+"""Pieces every write path shares: the audit entry, canonical body hashes, Bapas time zones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.tables import REGION, AuditModel, BapasModel
+from chalicelib.auth import Principal
+from chalicelib.domain.timeutil import to_rfc3339
+from chalicelib.errors import field_error
+from chalicelib.http import request_id
+
+_connection: Connection | None = None
+
+
+def transaction() -> TransactWrite:
+    """One DynamoDB TransactWriteItems request: all of it happens or none of it does."""
+    global _connection
+    if _connection is None:
+        _connection = Connection(region=REGION)
+    return TransactWrite(connection=_connection)
+
+
+def canonical_hash(data: Any) -> str:
+    """sha256 of the canonical JSON form: same meaning -> same hash, whatever the key order."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def audit_entry(p: Principal, entity: str, action: str, now: datetime, fields: list[str] | None = None,
+                version: int | None = None) -> AuditModel:
+    return AuditModel(
+        entity,
+        f"{to_rfc3339(now)}#{uuid.uuid4()}",
+        action=action,
+        actor=p.username,
+        role=p.role,
+        bapas_id=p.bapas_id or "-",
+        request_id=request_id() or "-",
+        fields=sorted(fields) if fields else None,
+        version=version,
+    )
+
+
+class BapasDirectory:
+    def __init__(self) -> None:
+        self._tz: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def timezone(self, bapas_id: str) -> str:
+        with self._lock:
+            tz = self._tz.get(bapas_id)
+        if tz is None:
+            try:
+                tz = BapasModel.get(bapas_id).timezone
+            except BapasModel.DoesNotExist:
+                raise field_error("bapas_id", "is not a registered Bapas") from None
+            with self._lock:
+                self._tz[bapas_id] = tz
+        return tz
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tz.clear()
+
+
+BAPAS = BapasDirectory()

@@ -1,0 +1,79 @@
+"""Village contacts directory: who to call in a village (the Bhabinkamtibmas, the village office)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.access import scoped_bapas
+from chalicelib.adapters.tables import VillageContactModel
+from chalicelib.auth import Principal
+from chalicelib.domain.timeutil import to_rfc3339
+from chalicelib.domain.villages import UnknownVillage, lookup_village
+from chalicelib.errors import conflict, field_error, not_found
+from chalicelib.schemas import VillageContacts
+from chalicelib.services.common import audit_entry, transaction
+
+
+def _village(code: str) -> Any:
+    try:
+        return lookup_village(code)
+    except UnknownVillage as exc:
+        raise field_error("village_code", str(exc)) from None
+
+
+def to_api(item: VillageContactModel) -> dict[str, Any]:
+    return {
+        "bapas_id": item.bapas_id,
+        "village_code": item.village_code,
+        "village_name": item.village_name,
+        "bhabinkamtibmas": item.bhabinkamtibmas.as_dict(),
+        "village_office": item.village_office.as_dict() if item.village_office else None,
+        "version": int(item.version),
+        "updated_at": item.updated_at,
+        "updated_by": item.updated_by,
+    }
+
+
+def get_contacts(bapas_id: str, village_code: str) -> VillageContactModel | None:
+    try:
+        return VillageContactModel.get(bapas_id, village_code)
+    except VillageContactModel.DoesNotExist:
+        return None
+
+
+def put_contacts(p: Principal, code: str, body: VillageContacts, now: datetime) -> tuple[dict[str, Any], int]:
+    village = _village(code)
+    existing = get_contacts(p.bapas_id, village.code)
+    version = int(existing.version) + 1 if existing else 1
+    item = VillageContactModel(
+        p.bapas_id,
+        village.code,
+        village_name=village.name,
+        bhabinkamtibmas=body.bhabinkamtibmas.model_dump(mode="json", exclude_none=True),
+        village_office=body.village_office.model_dump(mode="json", exclude_none=True) if body.village_office else None,
+        version=version,
+        updated_at=to_rfc3339(now),
+        updated_by=p.username,
+    )
+    condition = (VillageContactModel.version == existing.version) if existing else \
+        VillageContactModel.village_code.does_not_exist()
+    changed = ["bhabinkamtibmas", "village_office"]
+    try:
+        with transaction() as tx:
+            tx.save(item, condition=condition)
+            tx.save(audit_entry(p, f"village#{p.bapas_id}#{village.code}", "village_contacts.put", now, changed, version))
+    except TransactWriteError:
+        raise conflict("The village contacts changed at the same time; read them and try again.") from None
+    return to_api(item), 200 if existing else 201
+
+
+def read_contacts(p: Principal, code: str, requested_bapas: str | None) -> dict[str, Any]:
+    village = _village(code)
+    bapas_id = scoped_bapas(p, requested_bapas)
+    item = get_contacts(bapas_id, village.code)
+    if item is None:
+        raise not_found("Village contacts")
+    return to_api(item)

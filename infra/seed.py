@@ -1,0 +1,132 @@
+"""Demo data for the local stack: two Bapas, their staff in Cognito, clients and village contacts.
+
+Bapas and users are written directly (there is no API for them: operators create them, see
+docs/operations.md); clients and village contacts go through the HTTP API, as the apps would.
+All names and numbers are invented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import boto3
+import requests
+
+from chalicelib.adapters.tables import BapasModel
+
+PASSWORD = "Pantau-Demo-2026"
+
+BAPAS = (
+    ("jaksel", "Bapas Kelas I Jakarta Selatan", "Asia/Jakarta"),
+    ("makassar", "Bapas Kelas I Makassar", "Asia/Makassar"),
+)
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    bapas_id: str
+    name: str
+    phone: str
+
+
+USERS = (
+    User("kasubsi.jaksel", "coordinator", "jaksel", "Siti Rahmawati", "+6281100000001"),
+    User("pk.andi", "pk", "jaksel", "Andi Saputra", "+6281100000002"),
+    User("pk.budi", "pk", "jaksel", "Budi Hartono", "+6281100000003"),
+    User("kasubsi.makassar", "coordinator", "makassar", "Nurhayati Daeng", "+6281100000004"),
+    User("pk.citra", "pk", "makassar", "Citra Lestari", "+6281100000005"),
+    User("pk.dewi", "pk", "makassar", "Dewi Anggraini", "+6281100000006"),
+    User("admin.pusat", "admin", "", "Admin Ditjenpas", "+6281100000007"),
+)
+
+VILLAGES = {
+    "jaksel": ("31.74.09.1001", "31.74.09.1002", "31.74.09.1003", "31.74.06.1002"),
+    "makassar": ("73.71.01.1001", "73.71.01.1002", "73.71.11.1002"),
+}
+
+CLIENT_NAMES = ("Rudi Hermawan", "Agus Salim", "Joko Prasetyo", "Bambang Irawan", "Yusuf Maulana", "Hendra Gunawan",
+                "Ilham Akbar", "Rizky Pratama", "Fajar Nugroho", "Taufik Hidayat", "Arif Rahman", "Dimas Kurniawan")
+
+
+def create_users(region: str, pool_id: str, users: tuple[User, ...] = USERS, password: str = PASSWORD) -> None:
+    idp = boto3.client("cognito-idp", region_name=region)
+    for user in users:
+        attributes = [{"Name": "name", "Value": user.name}, {"Name": "phone_number", "Value": user.phone}]
+        if user.bapas_id:
+            attributes.append({"Name": "custom:bapas_id", "Value": user.bapas_id})
+        idp.admin_create_user(UserPoolId=pool_id, Username=user.username, UserAttributes=attributes,
+                              MessageAction="SUPPRESS", TemporaryPassword=password + "-tmp")
+        idp.admin_set_user_password(UserPoolId=pool_id, Username=user.username, Password=password, Permanent=True)
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user.username, GroupName=user.role)
+
+
+def create_bapas() -> None:
+    for bapas_id, name, tz in BAPAS:
+        BapasModel(bapas_id, name=name, timezone=tz).save()
+
+
+def login(region: str, client_id: str, username: str, password: str = PASSWORD) -> str:
+    idp = boto3.client("cognito-idp", region_name=region)
+    result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                               AuthParameters={"USERNAME": username, "PASSWORD": password})
+    return result["AuthenticationResult"]["IdToken"]
+
+
+def demo_clients(bapas_id: str, today: date) -> list[dict[str, Any]]:
+    pks = [u.username for u in USERS if u.bapas_id == bapas_id and u.role == "pk"]
+    villages = VILLAGES[bapas_id]
+    programs = ("asimilasi", "pembebasan_bersyarat", "cuti_bersyarat", "cuti_menjelang_bebas")
+    base = {"jaksel": (-6.3356, 106.8200), "makassar": (-5.1477, 119.4327)}[bapas_id]
+    offset = 0 if bapas_id == "jaksel" else 6
+    out = []
+    for i in range(6):
+        program = programs[i % 4]
+        start = today - timedelta(days=14 + 9 * i)
+        out.append({
+            "name": CLIENT_NAMES[offset + i],
+            "program": program,
+            "supervision_start": start.isoformat(),
+            "supervision_end": (start + timedelta(days=180 if program == "asimilasi" else 365)).isoformat(),
+            "officer": pks[i % len(pks)],
+            "phones": [{"number": f"0812-{3000 + offset + i:04d}-{4100 + i:04d}", "owner": "client"},
+                       {"number": f"0813 {5000 + offset + i:04d} {6200 + i:04d}", "owner": "guarantor",
+                        "name": "Keluarga"}],
+            "address": {"text": f"Jl. Melati No. {10 + i}, RT 0{1 + i % 5}/RW 0{2 + i % 3}",
+                        "village_code": villages[i % len(villages)].replace(".", "") if i % 2 else villages[i % len(villages)],
+                        "location": {"lat": round(base[0] + 0.003 * i, 6), "lon": round(base[1] + 0.002 * i, 6)}},
+            "offence": "Pasal 362 KUHP" if i % 3 == 0 else None,
+        })
+    return [{k: v for k, v in c.items() if v is not None} for c in out]
+
+
+def demo_village_contacts(bapas_id: str) -> dict[str, dict[str, Any]]:
+    contacts = {}
+    for j, code in enumerate(VILLAGES[bapas_id][:-1]):  # the last village has no contact on purpose
+        contacts[code] = {
+            "bhabinkamtibmas": {"name": f"Bripka Demo {bapas_id.title()} {j + 1}", "phone": f"0812-7700-{1000 + j:04d}",
+                                "polsek": f"Polsek {bapas_id.title()}"},
+            "village_office": {"name": f"Kantor Kelurahan {j + 1}", "phone": f"0813-8800-{2000 + j:04d}"},
+        }
+    return contacts
+
+
+def seed_via_api(api_url: str, region: str, client_id: str, today: date) -> dict[str, list[str]]:
+    """Register the demo clients and village contacts as each Bapas's coordinator would."""
+    created: dict[str, list[str]] = {}
+    for bapas_id, _, _ in BAPAS:
+        coordinator = next(u for u in USERS if u.bapas_id == bapas_id and u.role == "coordinator")
+        headers = {"Authorization": f"Bearer {login(region, client_id, coordinator.username)}"}
+        for code, body in demo_village_contacts(bapas_id).items():
+            r = requests.put(f"{api_url}/v1/villages/{code}/contacts", json=body, headers=headers, timeout=30)
+            r.raise_for_status()
+        ids = []
+        for body in demo_clients(bapas_id, today):
+            r = requests.post(f"{api_url}/v1/clients", json=body, headers=headers, timeout=30)
+            r.raise_for_status()
+            ids.append(r.json()["id"])
+        created[bapas_id] = ids
+    return created

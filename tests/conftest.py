@@ -1,0 +1,57 @@
+"""Test harness.
+
+AWS credentials, region and table prefix are set before anything imports `app` or boto3 clients are made,
+and moto is imported first, so no test can ever reach real AWS.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "ap-southeast-3",
+    "AWS_REGION": "ap-southeast-3",
+    "PANTAU_TABLE_PREFIX": "pantau-dev",
+    "POWERTOOLS_METRICS_NAMESPACE": "Pantau",
+    "POWERTOOLS_SERVICE_NAME": "pantau",
+})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+import moto  # noqa: E402,F401  (before any boto3 client exists)
+import pytest  # noqa: E402
+
+from tests.support import InProcess, reset_caches  # noqa: E402
+
+
+@pytest.fixture
+def aws():
+    """A fresh moto account with every Pantau resource bootstrapped and the demo staff and Bapas seeded."""
+    with InProcess() as env:
+        yield env
+    reset_caches()
+
+
+@pytest.fixture
+def api(aws):
+    return aws
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The real local stack over HTTP: moto server + chalice local on free loopback ports, seeded."""
+    from infra.local import start_stack
+    from tests.support import HttpStack
+
+    saved = dict(os.environ)
+    s = start_stack(log_dir=tmp_path_factory.mktemp("stack-logs"))
+    try:
+        yield HttpStack(s)
+    finally:
+        s.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_caches()

@@ -1,0 +1,589 @@
+"""Compliance rules: window geometry, missed windows, unreachable episodes, states."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain.compliance import (
+    Compliance,
+    Contact,
+    ContactKind,
+    Schedule,
+    State,
+    Window,
+    contact_kind,
+    evaluate,
+)
+
+UTC = timezone.utc
+ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
+COUNTED, EXCUSED, INACTIVE, ATTEMPT = (
+    ContactKind.COUNTED,
+    ContactKind.EXCUSED,
+    ContactKind.INACTIVE,
+    ContactKind.ATTEMPT,
+)
+
+# No example database (keeps the working tree clean), no deadline (the first zoneinfo load is slow).
+bounded = settings(
+    max_examples=120,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def local(tz: str, day: date, hh: int = 12, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm, ss, us), tzinfo=ZoneInfo(tz))
+
+
+def midnight(tz: str, day: date) -> datetime:
+    return local(tz, day, 0)
+
+
+def c(kind: ContactKind, at: datetime) -> Contact:
+    return Contact(at=at, kind=kind)
+
+
+# A weekly (asimilasi) schedule in WIB: 12 windows, Mon 2026-01-05 .. Sun 2026-03-29.
+JKT = "Asia/Jakarta"
+START = date(2026, 1, 5)
+WEEKLY = Schedule(start=START, end=date(2026, 3, 29), interval_days=7, tz=JKT)
+
+
+def day(n: int) -> date:
+    """The n-th day (0-based) of the WEEKLY period."""
+    return START + timedelta(days=n)
+
+
+def wib(n: int, hh: int = 12, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
+    return local(JKT, day(n), hh, mm, ss, us)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reference model: the rules transcribed literally, with per-window scans of all contacts.
+# --------------------------------------------------------------------------------------------------
+def reference(schedule: Schedule, contacts: list[Contact], as_of: datetime) -> Compliance:
+    known = [x for x in contacts if x.at <= as_of]
+    counted_times = [x.at for x in known if x.kind is COUNTED]
+    last_counted = max(counted_times) if counted_times else None
+    ws = schedule.windows()
+    if as_of < ws[0].opens_at:
+        return Compliance(State.DUE, 0, last_counted, ws[0].last_day, None, ws[0].closes_at, 0)
+
+    def kinds_in(w: Window) -> set[ContactKind]:
+        return {x.kind for x in known if w.opens_at <= x.at < w.closes_at}
+
+    closed = [w for w in ws if w.closes_at <= as_of]
+    status = []
+    for w in closed:
+        kinds = kinds_in(w)
+        status.append("met" if COUNTED in kinds else "neutral" if EXCUSED in kinds else "missed")
+    ended = as_of >= ws[-1].closes_at
+    current = None if ended else next(w for w in ws if w.opens_at <= as_of < w.closes_at)
+    current_kinds = set() if current is None else kinds_in(current)
+
+    if COUNTED in current_kinds:
+        streak_windows: list[int] = []
+    else:
+        last_met = max((i for i, s in enumerate(status) if s == "met"), default=-1)
+        streak_windows = [i for i in range(last_met + 1, len(status)) if status[i] == "missed"]
+    streak = len(streak_windows)
+    missed_total = status.count("missed")
+    if ended:
+        return Compliance(State.ENDED, streak, last_counted, None, None, None, missed_total)
+
+    starts = []
+    if streak >= 3:
+        starts.append(ws[streak_windows[2]].closes_at)
+    starts += sorted(
+        x.at
+        for x in known
+        if x.kind is INACTIVE
+        and ws[0].opens_at <= x.at < ws[-1].closes_at
+        and (last_counted is None or x.at > last_counted)
+    )[:1]
+    episode = min(starts) if starts else None
+    settled = bool(current_kinds & {COUNTED, EXCUSED})
+    if episode is not None:
+        state = State.UNREACHABLE
+    elif streak:
+        state = State.MISSED
+    elif not settled:
+        state = State.DUE
+    else:
+        state = State.COMPLIANT
+    following = [w for w in ws if w.index == current.index + 1]
+    if not settled:
+        next_due = current.last_day
+    else:
+        next_due = following[0].last_day if following else schedule.end
+    return Compliance(
+        state, streak, last_counted, next_due, episode, current.closes_at, missed_total
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Strategies
+# --------------------------------------------------------------------------------------------------
+# Seconds into a local day, biased to the edges of the day where window boundaries are.
+SECOND_OF_DAY = st.one_of(
+    st.sampled_from([0, 1, 60, 43_200, 86_340, 86_399]), st.integers(0, 86_399)
+)
+KINDS = st.sampled_from(list(ContactKind))
+
+
+@st.composite
+def schedules(draw, max_days: int = 120) -> Schedule:
+    start = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)))
+    length = draw(st.integers(0, max_days))
+    interval = draw(st.one_of(st.sampled_from([1, 7, 30]), st.integers(1, 45)))
+    tz = draw(st.sampled_from(ZONES))
+    return Schedule(start=start, end=start + timedelta(days=length), interval_days=interval, tz=tz)
+
+
+def instant(schedule: Schedule, day_offset: int, second: int) -> datetime:
+    """An aware instant ``second`` seconds after local midnight of ``start + day_offset``."""
+    base = midnight(schedule.tz, schedule.start + timedelta(days=day_offset))
+    return base + timedelta(seconds=second)
+
+
+@st.composite
+def instants(draw, schedule: Schedule, before: int = 3, after: int = 8) -> datetime:
+    span = (schedule.end - schedule.start).days
+    t = instant(schedule, draw(st.integers(-before, span + after)), draw(SECOND_OF_DAY))
+    # Express it in a random offset: the rules must only care about the instant.
+    return t.astimezone(draw(st.sampled_from([UTC, ZoneInfo(schedule.tz), ZoneInfo("Asia/Jakarta")])))
+
+
+@st.composite
+def contact_lists(draw, schedule: Schedule, kinds=KINDS, max_size: int = 25) -> list[Contact]:
+    return draw(
+        st.lists(st.builds(Contact, at=instants(schedule), kind=kinds), max_size=max_size)
+    )
+
+
+@st.composite
+def scenarios(draw, max_days: int = 120):
+    schedule = draw(schedules(max_days))
+    return schedule, draw(contact_lists(schedule)), draw(instants(schedule))
+
+
+# --------------------------------------------------------------------------------------------------
+# Properties
+# --------------------------------------------------------------------------------------------------
+@bounded
+@given(schedules(max_days=800))
+def test_windows_tile_the_period(schedule):
+    ws = schedule.windows()
+    zone = ZoneInfo(schedule.tz)
+    assert len(ws) == schedule.window_count
+    assert ws[0].first_day == schedule.start and ws[-1].last_day == schedule.end
+    assert ws[0].opens_at == midnight(schedule.tz, schedule.start)
+    assert ws[-1].closes_at == midnight(schedule.tz, schedule.end + timedelta(days=1))
+    for i, w in enumerate(ws):
+        assert w.index == i
+        assert w.opens_at.utcoffset() == timedelta(0) and w.closes_at.utcoffset() == timedelta(0)
+        assert w.opens_at == midnight(schedule.tz, w.first_day)
+        assert w.closes_at == midnight(schedule.tz, w.last_day + timedelta(days=1))
+        assert w.opens_at.astimezone(zone).time() == time(0)
+        length = (w.last_day - w.first_day).days + 1
+        if i < len(ws) - 1:
+            assert length == schedule.interval_days
+        else:
+            assert 1 <= length <= schedule.interval_days
+        if i:
+            assert w.opens_at == ws[i - 1].closes_at
+            assert w.first_day == ws[i - 1].last_day + timedelta(days=1)
+        # window_at agrees with [opens_at, closes_at) at both edges.
+        assert schedule.window_at(w.opens_at) == w
+        assert schedule.window_at(w.closes_at - timedelta(microseconds=1)) == w
+        assert schedule.window(i) == w
+    assert schedule.window_at(ws[0].opens_at - timedelta(microseconds=1)) is None
+    assert schedule.window_at(ws[-1].closes_at) is None
+
+
+@bounded
+@given(st.data())
+def test_window_at_matches_a_scan_of_the_windows(data):
+    schedule = data.draw(schedules())
+    t = data.draw(instants(schedule))
+    found = [w for w in schedule.windows() if w.opens_at <= t < w.closes_at]
+    assert schedule.window_at(t) == (found[0] if found else None)
+    assert len(found) <= 1
+
+
+@bounded
+@given(scenarios())
+def test_evaluate_agrees_with_the_reference_model(scenario):
+    schedule, contacts, as_of = scenario
+    assert evaluate(schedule, contacts, as_of) == reference(schedule, contacts, as_of)
+
+
+@bounded
+@given(st.data())
+def test_result_does_not_depend_on_contact_order(data):
+    schedule = data.draw(schedules())
+    # Few distinct instants, so ties between kinds at the same instant are common.
+    pool = data.draw(st.lists(instants(schedule), min_size=1, max_size=6))
+    contacts = data.draw(
+        st.lists(st.builds(Contact, at=st.sampled_from(pool), kind=KINDS), max_size=20)
+    )
+    as_of = data.draw(instants(schedule))
+    shuffled = data.draw(st.permutations(contacts))
+    assert evaluate(schedule, shuffled, as_of) == evaluate(schedule, contacts, as_of)
+    assert evaluate(schedule, reversed(contacts), as_of) == evaluate(schedule, contacts, as_of)
+
+
+@bounded
+@given(st.data())
+def test_adding_a_counted_contact_never_increases_consecutive_missed(data):
+    schedule, contacts, as_of = data.draw(scenarios())
+    extra = Contact(at=data.draw(instants(schedule)), kind=COUNTED)
+    before = evaluate(schedule, contacts, as_of)
+    after = evaluate(schedule, [*contacts, extra], as_of)
+    assert after.consecutive_missed <= before.consecutive_missed
+    assert after.missed_windows <= before.missed_windows
+
+
+@bounded
+@given(st.data())
+def test_counted_contact_in_every_closed_window_is_never_unreachable_without_a_dead_phone(data):
+    schedule = data.draw(schedules())
+    as_of = data.draw(instants(schedule))
+    contacts = data.draw(contact_lists(schedule, max_size=10))
+    for w in schedule.windows():
+        if w.closes_at <= as_of:
+            seconds = int((w.closes_at - w.opens_at).total_seconds())
+            at = w.opens_at + timedelta(seconds=data.draw(st.integers(0, seconds - 1)))
+            contacts.append(Contact(at=at, kind=COUNTED))
+    result = evaluate(schedule, contacts, as_of)
+    assert result.consecutive_missed == 0
+    assert result.missed_windows == 0
+
+    known_counted = [x.at for x in contacts if x.kind is COUNTED and x.at <= as_of]
+    last = max(known_counted, default=None)
+    dead_phone_since = any(
+        x.kind is INACTIVE
+        and schedule.opens_at <= x.at <= as_of
+        and (last is None or x.at > last)
+        for x in contacts
+    )
+    in_period = schedule.opens_at <= as_of < schedule.closes_at
+    assert (result.state is State.UNREACHABLE) == (in_period and dead_phone_since)
+
+
+@bounded
+@given(st.data())
+def test_episode_start_is_stable_while_nothing_counted_happens(data):
+    """A later run sees the same episode (same start), so it is not notified twice."""
+    schedule, contacts, first = data.draw(scenarios())
+    later = first + timedelta(hours=data.draw(st.integers(0, 24 * 60)))
+    # Only non-counted facts arrive between the two runs.
+    contacts = [x for x in contacts if not (x.kind is COUNTED and first < x.at)]
+    a, b = evaluate(schedule, contacts, first), evaluate(schedule, contacts, later)
+    if a.state is State.UNREACHABLE and b.state is not State.ENDED:
+        assert b.state is State.UNREACHABLE
+        assert b.episode_started_at == a.episode_started_at
+    if a.state is State.ENDED:
+        assert b.state is State.ENDED
+
+
+@bounded
+@given(scenarios())
+def test_result_shape(scenario):
+    schedule, contacts, as_of = scenario
+    r = evaluate(schedule, contacts, as_of)
+    assert (r.episode_started_at is not None) == (r.state is State.UNREACHABLE)
+    assert (r.next_due is None) == (r.state is State.ENDED) == (r.window_closes_at is None)
+    for t in (r.last_contact_at, r.episode_started_at, r.window_closes_at):
+        assert t is None or t.utcoffset() == timedelta(0)
+    if r.window_closes_at is not None:
+        assert r.window_closes_at > as_of
+    if r.next_due is not None:
+        assert schedule.start <= r.next_due <= schedule.end
+    if r.episode_started_at is not None:
+        assert r.episode_started_at <= as_of
+    assert 0 <= r.consecutive_missed <= r.missed_windows
+    json.dumps(r.to_api())
+
+
+# --------------------------------------------------------------------------------------------------
+# Examples at the edges
+# --------------------------------------------------------------------------------------------------
+def test_contacts_at_2359_and_0001_across_a_boundary_are_in_different_windows():
+    late, early = wib(6, 23, 59), wib(7, 0, 1)  # Sun 2026-01-11 23:59, Mon 2026-01-12 00:01 WIB
+    assert WEEKLY.window_at(late).index == 0
+    assert WEEKLY.window_at(early).index == 1
+    assert WEEKLY.window_at(wib(7, 0)).index == 1  # midnight itself opens the next window
+    as_of = wib(14, 0)  # the instant window 1 closes
+    r_late = evaluate(WEEKLY, [c(COUNTED, late)], as_of)
+    assert (r_late.state, r_late.consecutive_missed, r_late.missed_windows) == (State.MISSED, 1, 1)
+    r_early = evaluate(WEEKLY, [c(COUNTED, early)], as_of)
+    assert (r_early.state, r_early.consecutive_missed, r_early.missed_windows) == (State.DUE, 0, 1)
+
+
+def test_jayapura_contact_at_1630_utc_on_the_last_day_belongs_to_the_next_window():
+    wit = replace(WEEKLY, tz="Asia/Jayapura")
+    at = datetime(2026, 1, 11, 16, 30, tzinfo=UTC)  # 2026-01-12 01:30 WIT, 23:30 WIB
+    w0 = wit.windows()[0]
+    assert w0.last_day == date(2026, 1, 11)
+    assert w0.closes_at == datetime(2026, 1, 11, 15, 0, tzinfo=UTC)
+    assert wit.window_at(at).index == 1
+    assert WEEKLY.window_at(at).index == 0  # the same instant is still Sunday in Jakarta
+    r = evaluate(wit, [c(COUNTED, at)], local("Asia/Jayapura", day(14), 9))
+    assert (r.consecutive_missed, r.missed_windows, r.state) == (0, 1, State.DUE)
+
+
+def test_period_ending_mid_window_truncates_the_last_window():
+    s = Schedule(start=START, end=date(2026, 1, 15), interval_days=7, tz=JKT)
+    ws = s.windows()
+    assert [(w.first_day, w.last_day) for w in ws] == [
+        (date(2026, 1, 5), date(2026, 1, 11)),
+        (date(2026, 1, 12), date(2026, 1, 15)),
+    ]
+    assert ws[1].closes_at == datetime(2026, 1, 15, 17, 0, tzinfo=UTC)  # 2026-01-16 00:00 WIB
+    first = [c(COUNTED, wib(1))]
+    r = evaluate(s, first, wib(8))
+    assert (r.state, r.next_due, r.window_closes_at) == (State.DUE, date(2026, 1, 15), ws[1].closes_at)
+    r = evaluate(s, [*first, c(COUNTED, wib(8, 9))], wib(8, 10))
+    assert (r.state, r.next_due) == (State.COMPLIANT, date(2026, 1, 15))  # capped at the end
+    r = evaluate(s, first, ws[1].closes_at - timedelta(microseconds=1))
+    assert r.state is State.DUE
+    r = evaluate(s, first, ws[1].closes_at)
+    assert r.state is State.ENDED and r.missed_windows == 1 and r.consecutive_missed == 1
+
+
+def test_monthly_period_with_a_short_last_window():
+    s = Schedule(start=START, end=START + timedelta(days=99), interval_days=30, tz="Asia/Makassar")
+    ws = s.windows()
+    assert len(ws) == 4 and (ws[-1].last_day - ws[-1].first_day).days + 1 == 10
+
+
+def test_excused_window_is_skipped_in_the_streak():
+    contacts = [c(COUNTED, wib(1)), c(EXCUSED, wib(15))]  # window 0 met, window 2 excused
+    r = evaluate(WEEKLY, contacts, wib(29))  # windows 1 (missed), 2 (excused), 3 (missed) closed
+    assert (r.state, r.consecutive_missed, r.missed_windows) == (State.MISSED, 2, 2)
+    r = evaluate(WEEKLY, contacts, wib(36))  # window 4 missed too: the 3rd missed of the streak
+    assert (r.state, r.consecutive_missed) == (State.UNREACHABLE, 3)
+    assert r.episode_started_at == WEEKLY.windows()[4].closes_at
+
+
+def test_excused_current_window_is_settled():
+    r = evaluate(WEEKLY, [c(COUNTED, wib(1)), c(EXCUSED, wib(8))], wib(9))
+    assert (r.state, r.consecutive_missed) == (State.COMPLIANT, 0)
+    assert r.next_due == day(20)  # the last day of the next window
+    r = evaluate(WEEKLY, [c(INACTIVE, wib(1)), c(EXCUSED, wib(8))], wib(9))
+    assert r.state is State.UNREACHABLE  # excusing is not contact: the phone is still dead
+
+
+def test_three_consecutive_missed_weekly_windows_make_the_client_unreachable():
+    contacts = [c(COUNTED, wib(1, 10))]
+    third_close = WEEKLY.windows()[3].closes_at  # 2026-02-02 00:00 WIB
+    assert third_close == datetime(2026, 2, 1, 17, 0, tzinfo=UTC)
+    r = evaluate(WEEKLY, contacts, third_close - timedelta(microseconds=1))
+    assert (r.state, r.consecutive_missed, r.episode_started_at) == (State.MISSED, 2, None)
+    assert r.window_closes_at == third_close
+    r = evaluate(WEEKLY, contacts, third_close)
+    assert (r.state, r.consecutive_missed, r.episode_started_at) == (
+        State.UNREACHABLE,
+        3,
+        third_close,
+    )
+    assert r.next_due == day(34)
+    assert r.last_contact_at == datetime(2026, 1, 6, 3, 0, tzinfo=UTC)
+    later = evaluate(WEEKLY, contacts, wib(46))  # windows 1..5 missed: still the same episode
+    assert (later.state, later.consecutive_missed) == (State.UNREACHABLE, 5)
+    assert later.episode_started_at == third_close
+    # A counted contact ends the episode.
+    back = evaluate(WEEKLY, [*contacts, c(COUNTED, wib(47, 8))], wib(47, 9))
+    assert (back.state, back.consecutive_missed, back.episode_started_at) == (State.COMPLIANT, 0, None)
+    assert back.missed_windows == 5
+    assert back.next_due == day(55)
+
+
+def test_inactive_phone_makes_the_client_unreachable_at_once():
+    at = wib(8, 10)  # 2026-01-13 10:00 WIB
+    contacts = [c(COUNTED, wib(1, 10)), c(INACTIVE, at), c(ATTEMPT, wib(8, 11)), c(EXCUSED, wib(8, 12))]
+    assert evaluate(WEEKLY, contacts, at - timedelta(microseconds=1)).state is State.DUE
+    r = evaluate(WEEKLY, contacts, at)
+    assert (r.state, r.consecutive_missed) == (State.UNREACHABLE, 0)
+    assert r.episode_started_at == datetime(2026, 1, 13, 3, 0, tzinfo=UTC)
+    assert r.episode_started_at.tzinfo is UTC
+    r = evaluate(WEEKLY, contacts, wib(9, 18))  # a failed call and an excuse later: still unreachable
+    assert r.state is State.UNREACHABLE and r.episode_started_at == at
+    visit = c(contact_kind("visit", client_present=True), wib(9, 9))
+    r = evaluate(WEEKLY, [*contacts, visit], wib(9, 18))
+    assert (r.state, r.episode_started_at) == (State.COMPLIANT, None)
+    assert r.last_contact_at == visit.at
+    assert r.next_due == day(20)
+
+
+def test_inactive_phone_without_any_counted_contact_is_unreachable():
+    r = evaluate(WEEKLY, [c(INACTIVE, wib(2))], wib(3))
+    assert r.state is State.UNREACHABLE and r.episode_started_at == wib(2)
+
+
+def test_inactive_before_the_latest_counted_contact_does_not_count():
+    r = evaluate(WEEKLY, [c(INACTIVE, wib(2)), c(COUNTED, wib(2, 13))], wib(3))
+    assert (r.state, r.episode_started_at) == (State.COMPLIANT, None)
+
+
+def test_episode_starts_at_the_earliest_trigger():
+    contacts = [c(COUNTED, wib(1))]
+    third_close = WEEKLY.windows()[3].closes_at
+    early_inactive = c(INACTIVE, wib(20))  # before the 3rd missed window closes
+    r = evaluate(WEEKLY, [*contacts, early_inactive], wib(30))
+    assert r.episode_started_at == early_inactive.at and r.consecutive_missed == 3
+    late_inactive = c(INACTIVE, wib(29))  # after it
+    r = evaluate(WEEKLY, [*contacts, late_inactive], wib(30))
+    assert r.episode_started_at == third_close
+
+
+def test_counted_contact_in_the_current_window_clears_the_streak():
+    contacts = [c(COUNTED, wib(1)), c(COUNTED, wib(30))]  # windows 1..3 missed, window 4 met
+    r = evaluate(WEEKLY, contacts, wib(31))
+    assert (r.state, r.consecutive_missed, r.missed_windows) == (State.COMPLIANT, 0, 3)
+    assert r.next_due == day(41)
+    r = evaluate(WEEKLY, contacts, wib(29, 23, 59, 59))  # before that contact: unreachable
+    assert (r.state, r.consecutive_missed) == (State.UNREACHABLE, 3)
+
+
+def test_ended_after_the_period():
+    end_close = WEEKLY.windows()[-1].closes_at
+    assert end_close == midnight(JKT, date(2026, 3, 30))
+    contacts = [c(COUNTED, wib(70))]  # window 10 met; windows 0..9 and 11 missed
+    r = evaluate(WEEKLY, contacts, end_close - timedelta(microseconds=1))
+    assert (r.state, r.next_due, r.consecutive_missed) == (State.DUE, date(2026, 3, 29), 0)
+    r = evaluate(WEEKLY, contacts, end_close)
+    assert r.state is State.ENDED
+    assert (r.next_due, r.window_closes_at, r.episode_started_at) == (None, None, None)
+    assert (r.consecutive_missed, r.missed_windows) == (1, 11)
+    assert r.last_contact_at == wib(70)
+    assert evaluate(WEEKLY, [], end_close + timedelta(days=400)).state is State.ENDED
+
+
+def test_before_the_start_nothing_is_owed_yet():
+    r = evaluate(WEEKLY, [], wib(-3))
+    assert (r.state, r.consecutive_missed, r.missed_windows) == (State.DUE, 0, 0)
+    assert r.next_due == date(2026, 1, 11)
+    assert r.window_closes_at == WEEKLY.windows()[0].closes_at
+    assert r.episode_started_at is None
+
+
+def test_contacts_after_as_of_are_not_known_yet():
+    r = evaluate(WEEKLY, [c(COUNTED, wib(6, 13)), c(INACTIVE, wib(6, 14))], wib(6, 12))
+    assert (r.state, r.last_contact_at, r.episode_started_at) == (State.DUE, None, None)
+
+
+def test_contacts_outside_the_period_do_not_fill_windows():
+    r = evaluate(WEEKLY, [c(COUNTED, wib(-1)), c(INACTIVE, wib(-1, 13))], wib(8))
+    assert (r.state, r.consecutive_missed) == (State.MISSED, 1)  # window 0 missed, no dead-phone episode
+    assert r.last_contact_at == wib(-1)
+
+
+def test_evaluate_reads_contacts_in_one_pass():
+    contacts = [c(COUNTED, wib(n)) for n in range(0, 84, 3)] + [c(INACTIVE, wib(80, 13))]
+    once = iter(contacts)
+    assert evaluate(WEEKLY, once, wib(81)) == evaluate(WEEKLY, contacts, wib(81))
+
+
+def test_naive_datetimes_are_rejected():
+    naive = datetime(2026, 1, 6, 12)
+    with pytest.raises(ValueError):
+        Contact(at=naive, kind=COUNTED)
+    with pytest.raises(ValueError):
+        evaluate(WEEKLY, [], naive)
+    with pytest.raises(ValueError):
+        WEEKLY.window_at(naive)
+
+
+def test_contact_is_normalised_to_utc_and_kind_is_coerced():
+    x = Contact(at=wib(1, 10), kind="inactive")
+    assert x.at == datetime(2026, 1, 6, 3, tzinfo=UTC) and x.at.tzinfo is UTC
+    assert x.kind is INACTIVE
+    with pytest.raises(ValueError):
+        Contact(at=wib(1), kind="nope")
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        (("checkin", "completed"), {}, COUNTED),
+        (("checkin", "excused"), {}, EXCUSED),
+        (("checkin", "number_inactive"), {}, INACTIVE),
+        (("checkin", "no_answer"), {}, ATTEMPT),
+        (("visit",), {"client_present": True}, COUNTED),
+        (("visit",), {"client_present": False}, ATTEMPT),
+    ],
+)
+def test_contact_kind(args, kwargs, expected):
+    assert contact_kind(*args, **kwargs) is expected
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        (("checkin",), {}),
+        (("checkin", "done"), {}),
+        (("visit",), {}),
+        (("visit",), {"client_present": "yes"}),
+        (("call", "completed"), {}),
+    ],
+)
+def test_contact_kind_rejects_unknown_records(args, kwargs):
+    with pytest.raises(ValueError):
+        contact_kind(*args, **kwargs)
+
+
+def test_to_api_matches_the_contract():
+    r = evaluate(WEEKLY, [c(COUNTED, wib(1, 10)), c(INACTIVE, wib(8, 10))], wib(9))
+    assert r.to_api() == {
+        "state": "unreachable",
+        "consecutive_missed": 0,
+        "last_contact_at": "2026-01-06T03:00:00+00:00",
+        "next_due": "2026-01-18",
+    }
+    assert evaluate(WEEKLY, [], wib(100)).to_api() == {
+        "state": "ended",
+        "consecutive_missed": 12,
+        "last_contact_at": None,
+        "next_due": None,
+    }
+    assert datetime.fromisoformat(r.to_api()["last_contact_at"]) == wib(1, 10)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"end": date(2026, 1, 4)},
+        {"interval_days": 0},
+        {"interval_days": True},
+        {"interval_days": 7.0},
+        {"tz": "Asia/Nowhere"},
+        {"tz": ""},
+        {"start": datetime(2026, 1, 5, tzinfo=UTC)},
+    ],
+)
+def test_schedule_rejects_bad_input(kwargs):
+    base = {"start": START, "end": date(2026, 3, 29), "interval_days": 7, "tz": JKT}
+    with pytest.raises(ValueError):
+        Schedule(**{**base, **kwargs})
+
+
+def test_single_day_period_and_window_lookup():
+    s = Schedule(start=START, end=START, interval_days=30, tz="Asia/Makassar")
+    (w,) = s.windows()
+    assert (w.first_day, w.last_day) == (START, START)
+    assert w.closes_at - w.opens_at == timedelta(days=1)
+    with pytest.raises(IndexError):
+        s.window(1)
+    r = evaluate(s, [c(COUNTED, local("Asia/Makassar", START, 8))], local("Asia/Makassar", START, 9))
+    assert (r.state, r.next_due) == (State.COMPLIANT, START)
