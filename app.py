@@ -2,6 +2,7 @@
 
 from chalice import Chalice
 
+import chalicelib.api.records as records_api
 from chalicelib.api import clients, core
 from chalicelib.http import gate
 
@@ -9,3 +10,4 @@ app = Chalice(app_name="pantau", configure_logs=False)  # Powertools Logger owns
 app.register_middleware(gate(app), "http")
 app.register_blueprint(core.bp)
 app.register_blueprint(clients.bp)
+app.register_blueprint(records_api.bp)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import boto3
-
+from chalicelib.adapters.aws import client
 from chalicelib.adapters.tables import MODELS, PREFIX
 
 PENDING_PREFIX = "pending/"
@@ -49,7 +48,7 @@ def create_tables() -> None:
 
 
 def create_bucket(region: str) -> str:
-    s3 = boto3.client("s3", region_name=region)
+    s3 = client("s3", region)
     bucket = f"{PREFIX}-photos"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
@@ -67,8 +66,8 @@ def create_bucket(region: str) -> str:
 
 
 def create_messaging(region: str) -> dict[str, str]:
-    sns = boto3.client("sns", region_name=region)
-    sqs = boto3.client("sqs", region_name=region)
+    sns = client("sns", region)
+    sqs = client("sqs", region)
     coordinators = sns.create_topic(Name=f"{PREFIX}-coordinators")["TopicArn"]
     notifications = sns.create_topic(Name=f"{PREFIX}-notifications")["TopicArn"]
     dlq_url = sqs.create_queue(QueueName=f"{PREFIX}-escalations-dlq")["QueueUrl"]
@@ -83,7 +82,7 @@ def create_messaging(region: str) -> dict[str, str]:
 
 
 def create_user_pool(region: str) -> tuple[str, str]:
-    idp = boto3.client("cognito-idp", region_name=region)
+    idp = client("cognito-idp", region)
     pool = idp.create_user_pool(
         PoolName=USER_POOL_NAME,
         Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True,

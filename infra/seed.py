@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import boto3
 import requests
 
+from chalicelib.adapters.aws import client
 from chalicelib.adapters.tables import BapasModel
 
 PASSWORD = "Pantau-Demo-2026"
@@ -53,7 +53,7 @@ CLIENT_NAMES = ("Rudi Hermawan", "Agus Salim", "Joko Prasetyo", "Bambang Irawan"
 
 
 def create_users(region: str, pool_id: str, users: tuple[User, ...] = USERS, password: str = PASSWORD) -> None:
-    idp = boto3.client("cognito-idp", region_name=region)
+    idp = client("cognito-idp", region)
     for user in users:
         attributes = [{"Name": "name", "Value": user.name}, {"Name": "phone_number", "Value": user.phone}]
         if user.bapas_id:
@@ -70,7 +70,7 @@ def create_bapas() -> None:
 
 
 def login(region: str, client_id: str, username: str, password: str = PASSWORD) -> str:
-    idp = boto3.client("cognito-idp", region_name=region)
+    idp = client("cognito-idp", region)
     result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
                                AuthParameters={"USERNAME": username, "PASSWORD": password})
     return result["AuthenticationResult"]["IdToken"]

@@ -21,10 +21,10 @@ os.environ.update({
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-import moto  # noqa: E402,F401  (before any boto3 client exists)
-import pytest  # noqa: E402
+import moto  # noqa: F401  (before any boto3 client exists)
+import pytest
 
-from tests.support import InProcess, reset_caches  # noqa: E402
+from tests.support import InProcess, reset_caches
 
 
 @pytest.fixture

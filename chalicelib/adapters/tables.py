@@ -148,8 +148,120 @@ class RecordModel(Model):
     created_at = UnicodeAttribute()
     created_by = UnicodeAttribute()
     version = NumberAttribute()
+    # The exact JSON body answered on creation, answered again on every identical replay and in lists.
+    response = UnicodeAttribute(null=True)
 
     time_index = RecordTimeIndex()
 
 
-MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, RecordModel)
+class EscalationBapasIndex(GlobalSecondaryIndex):
+    """A Bapas's escalations by state, newest first: `state_opened` = "<state>#<opened_at>#<id>"."""
+
+    class Meta(_GsiMeta):
+        index_name = "bapas-state-index"
+
+    bapas_id = UnicodeAttribute(hash_key=True)
+    state_opened = UnicodeAttribute(range_key=True)
+
+
+class EscalationOfficerIndex(GlobalSecondaryIndex):
+    """A PK's escalations by state (`officer_key` = "<bapas_id>#<officer>" when the escalation opened)."""
+
+    class Meta(_GsiMeta):
+        index_name = "officer-state-index"
+
+    officer_key = UnicodeAttribute(hash_key=True)
+    state_opened = UnicodeAttribute(range_key=True)
+
+
+class EscalationModel(Model):
+    """One unreachable episode of one client: its id is uuid5(client_id, episode_started_at), so it opens once."""
+
+    Meta = _meta("escalations")
+    escalation_id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute()
+    bapas_id = UnicodeAttribute()
+    officer = UnicodeAttribute()
+    officer_key = UnicodeAttribute()
+    village_code = UnicodeAttribute()
+    village_name = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute()  # three_missed | number_inactive
+    episode_started_at = UnicodeAttribute()  # UTC RFC 3339
+    episode_ended_at = UnicodeAttribute(null=True)  # the counted contact that ended it, once known
+    opened_at = UnicodeAttribute()
+    consecutive_missed = NumberAttribute()
+    state = UnicodeAttribute()  # open | resolved
+    state_opened = UnicodeAttribute()
+    task_id = UnicodeAttribute(null=True)
+    resolution = UnicodeAttribute(null=True)
+    notes = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    version = NumberAttribute()
+
+    bapas_index = EscalationBapasIndex()
+    officer_index = EscalationOfficerIndex()
+
+
+class NotificationModel(Model):
+    """One recipient of one escalation, with its own delivery status, so a crash resumes without re-sending."""
+
+    Meta = _meta("notifications")
+    escalation_id = UnicodeAttribute(hash_key=True)
+    recipient = UnicodeAttribute(range_key=True)  # bhabinkamtibmas | officer | coordinator
+    recipient_role = UnicodeAttribute()
+    channel = UnicodeAttribute()  # sms | sns_topic
+    to = UnicodeAttribute(null=True)  # E.164 phone or topic ARN; null when there is nobody to send to
+    status = UnicodeAttribute()  # pending | sending | sent | failed | no_contact
+    claimed_at = UnicodeAttribute(null=True)  # when a worker took it (status sending)
+    message_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    attempts = NumberAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class TaskBapasIndex(GlobalSecondaryIndex):
+    """A Bapas's tasks by state and due date: `state_due` = "<state>#<due_date>#<task_id>"."""
+
+    class Meta(_GsiMeta):
+        index_name = "bapas-state-index"
+
+    bapas_id = UnicodeAttribute(hash_key=True)
+    state_due = UnicodeAttribute(range_key=True)
+
+
+class TaskOfficerIndex(GlobalSecondaryIndex):
+    class Meta(_GsiMeta):
+        index_name = "officer-state-index"
+
+    officer_key = UnicodeAttribute(hash_key=True)
+    state_due = UnicodeAttribute(range_key=True)
+
+
+class TaskModel(Model):
+    """Work for a PK: the home visit an escalation asks for (id derived from the escalation's)."""
+
+    Meta = _meta("tasks")
+    task_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # home_visit
+    client_id = UnicodeAttribute()
+    escalation_id = UnicodeAttribute(null=True)
+    bapas_id = UnicodeAttribute()
+    officer = UnicodeAttribute()
+    officer_key = UnicodeAttribute()
+    village_code = UnicodeAttribute(null=True)
+    due_date = UnicodeAttribute()  # YYYY-MM-DD, Bapas time zone
+    state = UnicodeAttribute()  # open | done
+    state_due = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    closed_at = UnicodeAttribute(null=True)
+    closed_reason = UnicodeAttribute(null=True)
+    version = NumberAttribute()
+
+    bapas_index = TaskBapasIndex()
+    officer_index = TaskOfficerIndex()
+
+
+MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, RecordModel,
+                                   EscalationModel, NotificationModel, TaskModel)

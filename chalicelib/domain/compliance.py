@@ -34,13 +34,14 @@ max/min/flag. ``evaluate`` runs in O(windows + contacts).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-UTC = timezone.utc
+UTC = UTC
 
 # The Bapas time zones named by the API contract. Schedule accepts any IANA zone, but the windows
 # are defined by local dates, which is exact for these fixed-offset zones.

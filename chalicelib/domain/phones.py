@@ -27,6 +27,8 @@ def normalize_id_phone(raw: str) -> str:
         raise InvalidPhone("is not a phone number") from exc
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("is not a valid Indonesian phone number")
+    if phonenumbers.region_code_for_number(number) != "ID":
+        raise InvalidPhone("is not an Indonesian (+62) phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -68,6 +68,32 @@ FLAG_NO_EXIF = "no_exif"
 
 _THRESHOLD_MINUTES = TIME_MISMATCH_THRESHOLD // timedelta(minutes=1)
 
+# exifread does a seek+read per value it decodes and has no work limit: a
+# crafted 60 KB IFD (thousands of entries x 999 rationals) costs ~30 s of CPU.
+# Camera EXIF (tens of tags; MakerNote is skipped with details=False) should
+# stay far below this budget; past it the photo is treated as having no EXIF,
+# after a fraction of a second of work at worst.
+_MAX_EXIF_READS = 50_000
+
+
+class _ExifReadBudgetExceeded(Exception):
+    pass
+
+
+class _BudgetedReader(io.BytesIO):
+    """In-memory file that refuses to serve more than ``_MAX_EXIF_READS`` reads."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self._reads_left = _MAX_EXIF_READS
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self._reads_left -= 1
+        if self._reads_left < 0:
+            raise _ExifReadBudgetExceeded
+        return super().read(size)
+
+
 # "YYYY:MM:DD HH:MM:SS" per EXIF; some writers use '-' in the date or a 'T'.
 _EXIF_DATETIME_RE = re.compile(r"(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 # "+HH:MM" / "-HH:MM" per EXIF 2.31 OffsetTimeOriginal.
@@ -216,13 +242,14 @@ def read_exif(
     Only the first :data:`EXIF_PREFIX_BYTES` of ``data`` are parsed, so a
     ranged read is enough.  Never raises: garbage, truncated, EXIF-less or
     unsupported input gives ``(None, None, None, None)`` (or the parts that
-    could be read).
+    could be read), and so does EXIF crafted to make the parser work for
+    far longer than any real photo needs.
     """
     nothing: tuple[None, None, None, None] = (None, None, None, None)
     try:
-        prefix = bytes(data[:EXIF_PREFIX_BYTES])
-        tags = exifread.process_file(io.BytesIO(prefix), details=False, extract_thumbnail=False)
-    except Exception:  # hostile input must never escape
+        reader = _BudgetedReader(bytes(data[:EXIF_PREFIX_BYTES]))
+        tags = exifread.process_file(reader, details=False, extract_thumbnail=False)
+    except Exception:  # hostile input (incl. an exhausted read budget) must never escape
         return nothing
     try:
         taken = _parse_datetime(tags.get("EXIF DateTimeOriginal"))

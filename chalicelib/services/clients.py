@@ -17,7 +17,15 @@ from chalicelib.domain import compliance as rules
 from chalicelib.domain.clients import default_interval, local_today, stage_on
 from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
-from chalicelib.errors import FieldError, conflict, field_error, forbidden, not_found, precondition_failed, validation_failed
+from chalicelib.errors import (
+    FieldError,
+    conflict,
+    field_error,
+    forbidden,
+    not_found,
+    precondition_failed,
+    validation_failed,
+)
 from chalicelib.http import Page, encode_cursor
 from chalicelib.schemas import ClientCreate, ClientPatch
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction

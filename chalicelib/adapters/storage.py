@@ -1,0 +1,142 @@
+"""Photo storage in S3: presigned POST uploads, existence checks, EXIF prefix reads, and keeping photos.
+
+Layout of the bucket (`config.settings().bucket`):
+
+- `pending/<bapas_id>/<client_id>/<uuid>.<ext>` — where the app uploads, through a presigned POST issued by
+  `POST /v1/uploads`. A lifecycle rule (infra/bootstrap.py) expires everything under `pending/` after two
+  days, so uploads that no record ever references clean themselves up.
+- `photos/<bapas_id>/<client_id>/<uuid>.<ext>` — where a photo lives once a record references it: the same
+  name with the first path segment changed. The record stores this final key when it is written, and the
+  object is copied there (server-side `CopyObject`, one request per photo) right after the record's
+  transaction succeeds. The copy is idempotent: the final key is derived from the pending key, so a replay
+  only checks (`HEAD`) that the copy exists and copies again when it does not.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters import aws
+from chalicelib.config import settings
+
+PENDING_PREFIX = "pending/"
+FINAL_PREFIX = "photos/"
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # 10 MiB
+UPLOAD_EXPIRY_SECONDS = 15 * 60
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic", "image/webp": "webp"}
+CONTENT_TYPES = {ext: content_type for content_type, ext in EXTENSIONS.items()}
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_PENDING_KEY = re.compile(
+    rf"pending/(?P<bapas>[A-Za-z0-9_.-]{{1,64}})/(?P<client>{_UUID})/(?P<name>{_UUID})\.(?P<ext>jpg|png|heic|webp)"
+)
+
+
+@dataclass(frozen=True)
+class PendingKey:
+    key: str
+    bapas_id: str
+    client_id: str
+    ext: str
+
+    @property
+    def final_key(self) -> str:
+        return FINAL_PREFIX + self.key[len(PENDING_PREFIX):]
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.ext]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    content_type: str
+
+
+def parse_pending_key(key: str) -> PendingKey | None:
+    match = _PENDING_KEY.fullmatch(key)
+    if match is None:
+        return None
+    return PendingKey(key, match["bapas"], match["client"], match["ext"])
+
+
+def new_pending_key(bapas_id: str, client_id: str, content_type: str) -> str:
+    return f"{PENDING_PREFIX}{bapas_id}/{client_id}/{uuid.uuid4()}.{EXTENSIONS[content_type]}"
+
+
+def _s3() -> Any:
+    return aws.client("s3")
+
+
+def _bucket() -> str:
+    return settings().bucket
+
+
+def presign_upload(key: str, content_type: str, expires_in: int = UPLOAD_EXPIRY_SECONDS) -> dict[str, Any]:
+    """A presigned POST whose policy allows exactly this key, this Content-Type and 1 B..10 MiB."""
+    if not 0 < expires_in <= UPLOAD_EXPIRY_SECONDS:
+        raise ValueError("an upload URL may live at most 15 minutes")
+    # boto3 adds the {"bucket": ...} and {"key": ...} (exact match) conditions itself.
+    return _s3().generate_presigned_post(
+        Bucket=_bucket(),
+        Key=key,
+        Fields={"Content-Type": content_type},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, MAX_PHOTO_BYTES]],
+        ExpiresIn=expires_in,
+    )
+
+
+def _missing(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return error.get("Code") in ("404", "NoSuchKey", "NotFound") or status == 404
+
+
+def head(key: str) -> StoredObject | None:
+    """The object's size and type, or None when it does not exist (one HEAD request)."""
+    try:
+        meta = _s3().head_object(Bucket=_bucket(), Key=key)
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return StoredObject(key, int(meta.get("ContentLength", 0)), (meta.get("ContentType") or "").lower())
+
+
+def read_prefix(key: str, size: int, limit: int) -> bytes:
+    """The first `limit` bytes of an object (one ranged GET)."""
+    end = min(size, limit) - 1
+    if end < 0:
+        return b""
+    response = _s3().get_object(Bucket=_bucket(), Key=key, Range=f"bytes=0-{end}")
+    with response["Body"] as body:
+        return body.read()
+
+
+def keep(pending_key: str, final_key: str) -> None:
+    """Copy an upload to its permanent key (server-side, no bytes through Lambda)."""
+    _s3().copy_object(Bucket=_bucket(), Key=final_key, CopySource={"Bucket": _bucket(), "Key": pending_key},
+                      MetadataDirective="COPY")
+
+
+def ensure_kept(pending_key: str, final_key: str) -> bool:
+    """Idempotent `keep` for replays: copy only when the permanent object is missing.
+
+    Returns False when neither object exists any more (the pending upload expired before it was ever copied).
+    """
+    if head(final_key) is not None:
+        return True
+    try:
+        keep(pending_key, final_key)
+    except ClientError as exc:
+        if _missing(exc):
+            return False
+        raise
+    return True

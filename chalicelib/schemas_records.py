@@ -1,0 +1,83 @@
+"""Request bodies of the field records (check-ins, home visits) and photo uploads, as pydantic models.
+
+Same style as `chalicelib/schemas.py`: unknown fields are refused, strings are stripped and bounded, numbers
+and booleans are strict (no "1" for 1 or "yes" for true). Rules that need the client (supervision start)
+or the clock (no future times) live in `services/records.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import Field, PlainValidator, StringConstraints, WithJsonSchema
+
+from chalicelib.adapters.storage import MAX_PHOTO_BYTES
+from chalicelib.schemas import LongText, Name, Strict
+
+MAX_PHOTOS = 10
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _aware_time(value: Any) -> datetime:
+    """RFC 3339 with an offset (`2026-12-01T09:30:00+07:00` or `...Z`), returned in UTC. Naive times fail."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 time with an offset, e.g. 2026-12-01T09:30:00+07:00")
+    try:
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        raise ValueError("is not a valid date and time") from None
+    return parsed.astimezone(UTC)
+
+
+Time = Annotated[datetime, PlainValidator(_aware_time), WithJsonSchema({"type": "string", "format": "date-time"})]
+PhotoKey = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Photos = Annotated[list[PhotoKey], Field(max_length=MAX_PHOTOS)]
+
+Channel = Literal["video_call", "phone", "in_person"]
+Outcome = Literal["completed", "no_answer", "number_inactive", "excused"]
+MetRole = Literal["family", "guarantor", "neighbour", "community_leader", "village_official", "bhabinkamtibmas"]
+
+
+class CheckinBody(Strict):
+    occurred_at: Time
+    channel: Channel
+    outcome: Outcome
+    notes: LongText | None = None
+    photos: Photos | None = None
+
+
+class GpsFix(Strict):
+    lat: Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
+    lon: Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
+    accuracy_m: Annotated[float, Field(strict=True, ge=0, le=100_000, allow_inf_nan=False)]
+
+
+class Met(Strict):
+    role: MetRole
+    name: Name | None = None
+
+
+class VisitBody(Strict):
+    visited_at: Time
+    location: GpsFix
+    client_present: Annotated[bool, Field(strict=True)]
+    met: Annotated[list[Met], Field(max_length=20)] | None = None
+    notes: LongText
+    photos: Photos | None = None
+
+
+ContentType = Literal["image/jpeg", "image/png", "image/heic", "image/webp"]  # = storage.EXTENSIONS
+
+
+class UploadFile(Strict):
+    content_type: ContentType
+    size_bytes: Annotated[int, Field(strict=True, ge=1, le=MAX_PHOTO_BYTES)]
+
+
+class UploadRequest(Strict):
+    client_id: UUID
+    files: Annotated[list[UploadFile], Field(min_length=1, max_length=MAX_PHOTOS)]

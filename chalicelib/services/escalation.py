@@ -1,0 +1,478 @@
+"""The daily escalation run and its SQS worker: no unreachable client slips away unnoticed.
+
+`run` (the scheduled function, 01:00 WIB) reads only clients whose contact window has closed, from the
+`due-index` GSI shards (never a Scan), evaluates each with the rules module, enqueues one SQS message for
+each client in an unreachable episode that is not escalated yet, and moves the client's `due_at` to the
+close of its current window (conditionally, so a concurrent run does no harm).
+
+`handle_batch` (the worker, Powertools batch processing with per-item failures) opens the escalation in
+one transaction -- the escalation (id uuid5 of client and episode start, created only if absent), one
+notification record per recipient, the PK's home-visit task, the client's `open_escalation_id` and the
+audit entries -- and then sends each notification still `pending`, claiming it first with a conditional
+update, so retries, re-runs and two runs at once send every notification at most once (a worker killed
+between the SMS and its `sent` mark is the one window for a duplicate; a stale claim is re-taken only
+after `CLAIM_STALE_AFTER`).
+
+Logs carry ids, counts and error codes only: never names, phone numbers or message texts.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from chalicelib.adapters.aws import client as aws_client
+from chalicelib.adapters.directory import DIRECTORY
+from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.domain import compliance as rules
+from chalicelib.domain import notices
+from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
+from chalicelib.http import TRANSIENT_AWS_CODES
+from chalicelib.obs import logger, metrics
+from chalicelib.services.clients import contacts_of, due_fields, evaluate_client
+from chalicelib.services.common import BAPAS, audit_entry, transaction
+from chalicelib.services.villages import get_contacts
+
+# Fixed namespace: escalation and task ids are derived, never random, so every run agrees on them.
+NAMESPACE = uuid.UUID("6f1c2d9e-4b7a-5c3e-9a81-0d2f5e7b4c10")
+RECIPIENTS = ("bhabinkamtibmas", "officer", "coordinator")  # also the order they are sent in
+CLAIM_STALE_AFTER = timedelta(minutes=5)  # longer than one publish with its retries can take
+TASK_DUE_DAYS = 3  # the home visit is due this many local days after the escalation opens
+SENDER_ID = "PANTAU"
+SQS_BATCH = 10
+STOP_WHEN_MS_LEFT = 30_000
+SNS_TRANSIENT = TRANSIENT_AWS_CODES | {"InternalErrorException", "ThrottledException", "KMSThrottlingException"}
+SYSTEM = "system"
+
+
+def escalation_id_for(client_id: str, episode_started_at: datetime) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{client_id}|{to_rfc3339(episode_started_at)}"))
+
+
+def task_id_for(escalation_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"home_visit|{escalation_id}"))
+
+
+def reason_of(result: rules.Compliance) -> str:
+    return "three_missed" if result.consecutive_missed >= 3 else "number_inactive"
+
+
+def _system(bapas_id: str) -> Principal:
+    return Principal(username=SYSTEM, sub=SYSTEM, role=SYSTEM, bapas_id=bapas_id)
+
+
+def _first_counted_after(item: ClientModel, t: datetime) -> datetime | None:
+    """The first counted contact after `t`, whenever it was recorded: it ends an episode that began at `t`."""
+    later = [c.at for c in contacts_of(item) if c.kind is rules.ContactKind.COUNTED and c.at > t]
+    return min(later) if later else None
+
+
+# ===== the scheduled run ============================================================================
+
+@dataclass
+class _Decision:
+    item: ClientModel
+    shard: str | None
+    due_at: str | None
+    message: dict[str, str] | None
+
+
+def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    """Evaluate every client whose window closed by `as_of` and enqueue the new unreachable episodes."""
+    stats: Counter[str] = Counter()
+    stamp = to_rfc3339(as_of)
+    batch: list[_Decision] = []
+    stopped_early = False
+    for shard in range(settings().due_shards):
+        for item in ClientModel.due_index.query(str(shard), ClientModel.due_at <= stamp, page_size=100):
+            stats["due"] += 1
+            batch.append(_decide(item, as_of, stats))
+            if len(batch) == SQS_BATCH:
+                _flush(batch, stats)
+                batch = []
+                if remaining_ms is not None and remaining_ms() < STOP_WHEN_MS_LEFT:
+                    stopped_early = True  # the rest stay due and are picked up by the next run
+                    break
+        if stopped_early:
+            break
+    _flush(batch, stats)
+    summary = {"as_of": stamp, "stopped_early": stopped_early,
+               **{k: stats[k] for k in ("due", "unreachable", "enqueued", "already_escalated", "moved", "ended",
+                                        "moved_by_other", "enqueue_failed")}}
+    logger.info("escalation run", extra=summary)
+    metrics.add_metric(name="DueClients", unit=MetricUnit.Count, value=stats["due"])
+    metrics.add_metric(name="EscalationsEnqueued", unit=MetricUnit.Count, value=stats["enqueued"])
+    metrics.flush_metrics()
+    return summary
+
+
+def _decide(item: ClientModel, as_of: datetime, stats: Counter[str]) -> _Decision:
+    result = evaluate_client(item, BAPAS.timezone(item.bapas_id), as_of)
+    shard, due_at = due_fields(item.client_id, result)
+    message = None
+    if result.state is rules.State.UNREACHABLE and result.episode_started_at is not None:
+        stats["unreachable"] += 1
+        if item.open_escalation_id == escalation_id_for(item.client_id, result.episode_started_at):
+            stats["already_escalated"] += 1
+        else:
+            message = {"client_id": item.client_id, "episode_started_at": to_rfc3339(result.episode_started_at),
+                       "as_of": to_rfc3339(as_of)}
+    return _Decision(item, shard, due_at, message)
+
+
+def _flush(batch: list[_Decision], stats: Counter[str]) -> None:
+    """Enqueue first, then move `due_at`: a crash in between re-sends (harmless), never loses an episode."""
+    if not batch:
+        return
+    entries = [{"Id": str(i), "MessageBody": json.dumps(d.message, separators=(",", ":"))}
+               for i, d in enumerate(batch) if d.message is not None]
+    failed: set[str] = set()
+    if entries:
+        response = aws_client("sqs").send_message_batch(QueueUrl=settings().escalation_queue_url, Entries=entries)
+        failed = {f["Id"] for f in response.get("Failed", [])}
+        stats["enqueued"] += len(entries) - len(failed)
+        stats["enqueue_failed"] += len(failed)
+        if failed:
+            logger.warning("escalation enqueue failed", extra={"count": len(failed),
+                                                               "codes": sorted({f.get("Code", "") for f in
+                                                                                response["Failed"]})})
+    for i, d in enumerate(batch):
+        if str(i) in failed:
+            continue  # keep it due: the next run tries again
+        _move_due(d, stats)
+
+
+def _move_due(d: _Decision, stats: Counter[str]) -> None:
+    item = d.item
+    if d.shard is not None:
+        actions = [ClientModel.due_shard.set(d.shard), ClientModel.due_at.set(d.due_at)]
+    else:
+        actions = [ClientModel.due_shard.remove(), ClientModel.due_at.remove()]  # supervision over: leave the index
+    condition = (ClientModel.due_at == item.due_at) & (ClientModel.version == item.version)
+    try:
+        ClientModel(item.client_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        stats["moved_by_other"] += 1  # another run, or a change to the client, got there first
+        return
+    stats["moved" if d.shard is not None else "ended"] += 1
+
+
+# ===== the worker ===================================================================================
+
+class RetryLater(Exception):
+    """The message is not finished (a notification in flight or a transient error): let SQS deliver it again."""
+
+
+@dataclass(frozen=True)
+class EscalationMessage:
+    client_id: str
+    episode_started_at: datetime
+    as_of: datetime
+
+    @classmethod
+    def parse(cls, body: str) -> EscalationMessage:
+        data = json.loads(body)
+        if not isinstance(data, dict) or set(data) != {"client_id", "episode_started_at", "as_of"}:
+            raise ValueError("not an escalation message")
+        return cls(str(uuid.UUID(data["client_id"])), parse_rfc3339(data["episode_started_at"]),
+                   parse_rfc3339(data["as_of"]))
+
+
+def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """The SQS handler: each message on its own; the failed ones are reported in `batchItemFailures`."""
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(event=event, record_handler=_handle_record, processor=processor,
+                                        context=context)
+    failures = len(response.get("batchItemFailures", []))
+    logger.info("escalation batch", extra={"messages": len(event.get("Records", [])), "failed": failures})
+    metrics.flush_metrics()
+    return response
+
+
+def _handle_record(record: SQSRecord) -> str:
+    try:
+        message = EscalationMessage.parse(record.body)
+    except (ValueError, TypeError, KeyError) as exc:
+        logger.error("bad escalation message", extra={"message_id": record.message_id})
+        raise ValueError("bad escalation message") from exc
+    return process(message, message_id=record.message_id)
+
+
+def process(message: EscalationMessage, message_id: str = "-") -> str:
+    """Open the escalation of this episode if it is due and not open yet; send what is still pending."""
+    item = _get(ClientModel, message.client_id)
+    if item is None:
+        logger.warning("escalation for a missing client", extra={"client_id": message.client_id})
+        return "client_missing"
+    escalation_id = escalation_id_for(item.client_id, message.episode_started_at)
+    escalation = _get(EscalationModel, escalation_id)
+    ctx: _SendContext | None = None
+    if escalation is None:
+        opened = _open(item, message, escalation_id, message_id)
+        if opened is None:
+            return "not_opened"
+        escalation, ctx = opened
+    return _send_pending(escalation, item, ctx)
+
+
+def _get(model: Any, *key: str) -> Any:
+    try:
+        return model.get(*key, consistent_read=True)
+    except model.DoesNotExist:
+        return None
+
+
+@dataclass
+class _SendContext:
+    facts: notices.NoticeFacts
+    notifications: list[NotificationModel]
+
+
+def _open(item: ClientModel, message: EscalationMessage, escalation_id: str,
+          message_id: str) -> tuple[EscalationModel, _SendContext | None] | None:
+    tz = BAPAS.timezone(item.bapas_id)
+    result = evaluate_client(item, tz, message.as_of)
+    if result.state is not rules.State.UNREACHABLE or result.episode_started_at != message.episode_started_at:
+        logger.info("escalation message is stale", extra={"client_id": item.client_id})
+        return None
+    if _first_counted_after(item, message.episode_started_at) is not None:
+        logger.info("episode ended before the worker ran", extra={"client_id": item.client_id})
+        return None
+    ended_previous: tuple[EscalationModel, datetime] | None = None
+    if item.open_escalation_id and item.open_escalation_id != escalation_id:
+        previous = _get(EscalationModel, item.open_escalation_id)
+        if previous is not None:
+            ended_at = _first_counted_after(item, parse_rfc3339(previous.episode_started_at))
+            if ended_at is None:
+                # Same absence, computed start moved (e.g. a late offline record): it is escalated already.
+                logger.info("episode already escalated", extra={"client_id": item.client_id,
+                                                                "escalation_id": previous.escalation_id})
+                return None
+            if previous.episode_ended_at is None:
+                ended_previous = (previous, ended_at)
+
+    now = now_utc()
+    opened_at = to_rfc3339(now)
+    task_due = _local_date(now, tz) + timedelta(days=TASK_DUE_DAYS)
+    village = get_contacts(item.bapas_id, item.village_code)
+    officer = DIRECTORY.officer(item.officer)
+    bhabin = village.bhabinkamtibmas.as_dict() if village is not None else {}
+    topic = settings().coordinators_topic_arn or None
+    reason = reason_of(result)
+    escalation = EscalationModel(
+        escalation_id, client_id=item.client_id, bapas_id=item.bapas_id, officer=item.officer,
+        officer_key=item.officer_key, village_code=item.village_code, village_name=_village_name(item),
+        reason=reason, episode_started_at=to_rfc3339(message.episode_started_at), opened_at=opened_at,
+        consecutive_missed=result.consecutive_missed, state="open", state_opened=f"open#{opened_at}#{escalation_id}",
+        task_id=task_id_for(escalation_id), version=1,
+    )
+    targets = {
+        "bhabinkamtibmas": ("sms", bhabin.get("phone")),
+        "officer": ("sms", officer.phone if officer is not None else None),
+        "coordinator": ("sns_topic", topic),
+    }
+    notifications = [
+        NotificationModel(escalation_id, role, recipient_role=role, channel=channel, to=to,
+                          status="pending" if to else "no_contact", attempts=0, created_at=opened_at,
+                          updated_at=opened_at)
+        for role, (channel, to) in targets.items()
+    ]
+    task_id = task_id_for(escalation_id)
+    due = task_due.isoformat()
+    task = TaskModel(task_id, kind="home_visit", client_id=item.client_id, escalation_id=escalation_id,
+                     bapas_id=item.bapas_id, officer=item.officer, officer_key=item.officer_key,
+                     village_code=item.village_code, due_date=due, state="open", state_due=f"open#{due}#{task_id}",
+                     created_at=opened_at, version=1)
+    system = _system(item.bapas_id)
+    audits = [audit_entry(system, f"escalation#{escalation_id}", "escalation.open", now,
+                          ["state", "notifications", "task"], 1),
+              audit_entry(system, f"client#{item.client_id}", "client.escalate", now, ["open_escalation_id"])]
+    for entry in audits:
+        entry.request_id = message_id
+    try:
+        with transaction() as tx:
+            tx.save(escalation, condition=EscalationModel.escalation_id.does_not_exist())
+            for n in notifications:
+                tx.save(n, condition=NotificationModel.escalation_id.does_not_exist())
+            tx.save(task, condition=TaskModel.task_id.does_not_exist())
+            tx.update(ClientModel(item.client_id), actions=[ClientModel.open_escalation_id.set(escalation_id)],
+                      condition=ClientModel.client_id.exists())
+            if ended_previous is not None:
+                tx.update(EscalationModel(ended_previous[0].escalation_id),
+                          actions=[EscalationModel.episode_ended_at.set(to_rfc3339(ended_previous[1]))],
+                          condition=EscalationModel.escalation_id.exists())
+            for entry in audits:
+                tx.save(entry)
+    except TransactWriteError as exc:
+        if not _condition_failed(exc):
+            raise  # TransactionConflict and the like: SQS delivers the message again
+        existing = _get(EscalationModel, escalation_id)
+        if existing is None:
+            raise
+        logger.info("escalation opened concurrently", extra={"escalation_id": escalation_id})
+        return existing, None
+    logger.info("escalation opened", extra={"escalation_id": escalation_id, "client_id": item.client_id,
+                                            "reason": reason, "bapas_id": item.bapas_id,
+                                            "no_contact": sum(n.status == "no_contact" for n in notifications)})
+    metrics.add_metric(name="EscalationsOpened", unit=MetricUnit.Count, value=1)
+    facts = _facts(escalation, item, officer, bhabin, task_due)
+    return escalation, _SendContext(facts, notifications)
+
+
+def _condition_failed(exc: TransactWriteError) -> bool:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+def _local_date(t: datetime, tz: str) -> date:
+    return t.astimezone(ZoneInfo(tz)).date()
+
+
+def _village_name(item: ClientModel) -> str:
+    address = item.address.as_dict() if hasattr(item.address, "as_dict") else dict(item.address or {})
+    return str(address.get("village_name") or item.village_code)
+
+
+def _facts(escalation: EscalationModel, item: ClientModel, officer: Any, bhabin: dict[str, Any],
+           task_due: date) -> notices.NoticeFacts:
+    return notices.NoticeFacts(
+        escalation_id=escalation.escalation_id, client_name=item.name, village_name=_village_name(item),
+        officer_name=officer.name if officer is not None else item.officer,
+        officer_phone=officer.phone if officer is not None else None,
+        bhabin_name=bhabin.get("name"), bhabin_phone=bhabin.get("phone"), reason=escalation.reason,
+        task_due=task_due,
+    )
+
+
+def _facts_for_resume(escalation: EscalationModel, item: ClientModel) -> notices.NoticeFacts:
+    village = get_contacts(escalation.bapas_id, escalation.village_code)
+    bhabin = village.bhabinkamtibmas.as_dict() if village is not None else {}
+    tz = BAPAS.timezone(escalation.bapas_id)
+    task_due = _local_date(parse_rfc3339(escalation.opened_at), tz) + timedelta(days=TASK_DUE_DAYS)
+    return _facts(escalation, item, DIRECTORY.officer(escalation.officer), bhabin, task_due)
+
+
+# ----- sending --------------------------------------------------------------------------------------
+
+def _send_pending(escalation: EscalationModel, item: ClientModel, ctx: _SendContext | None) -> str:
+    eid = escalation.escalation_id
+    notifications = ctx.notifications if ctx is not None else \
+        list(NotificationModel.query(eid, consistent_read=True))
+    notifications.sort(key=lambda n: RECIPIENTS.index(n.recipient) if n.recipient in RECIPIENTS else 99)
+    facts = ctx.facts if ctx is not None else None
+    unfinished = 0
+    sent = 0
+    status_of: dict[str, str] = {n.recipient: n.status for n in notifications}
+    for n in notifications:
+        if n.status in ("sent", "failed", "no_contact"):
+            continue
+        now = now_utc()
+        if not _claim(n, now):
+            unfinished += 1  # another worker holds it; this message comes back until it is settled
+            continue
+        if facts is None:
+            facts = _facts_for_resume(escalation, item)
+        outcome = _deliver(n, facts, eid, item.client_id, status_of.get("bhabinkamtibmas", "pending"))
+        status_of[n.recipient] = outcome
+        if outcome == "sent":
+            sent += 1
+        elif outcome == "pending":
+            unfinished += 1
+    if unfinished:
+        raise RetryLater(f"{unfinished} notification(s) of {eid} not settled yet")
+    return f"sent {sent}"
+
+
+def _claim(n: NotificationModel, now: datetime) -> bool:
+    """pending -> sending (or re-take a `sending` left by a worker that died more than CLAIM_STALE_AFTER ago)."""
+    stamp = to_rfc3339(now)
+    stale = to_rfc3339(now - CLAIM_STALE_AFTER)
+    condition = (NotificationModel.status == "pending") | \
+        ((NotificationModel.status == "sending") & (NotificationModel.claimed_at < stale))
+    try:
+        n.update(actions=[NotificationModel.status.set("sending"), NotificationModel.claimed_at.set(stamp),
+                          NotificationModel.attempts.add(1), NotificationModel.updated_at.set(stamp)],
+                 condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+def _deliver(n: NotificationModel, facts: notices.NoticeFacts, eid: str, client_id: str, bhabin_status: str) -> str:
+    """Send one claimed notification and record the outcome: `sent`, `failed` (rejected) or `pending` (retry)."""
+    sns = aws_client("sns")
+    try:
+        if n.channel == "sns_topic":
+            response = sns.publish(TopicArn=n.to, Subject=notices.coordinator_subject(facts),
+                                   Message=notices.coordinator_message(facts, client_id, _status_text(bhabin_status)))
+        else:
+            text = notices.bhabinkamtibmas_sms(facts) if n.recipient == "bhabinkamtibmas" else notices.officer_sms(facts)
+            response = sns.publish(PhoneNumber=n.to, Message=text, MessageAttributes={
+                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+                "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": SENDER_ID},
+            })
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "") or "Unknown"
+        if code in SNS_TRANSIENT:
+            _settle(n, "pending", error=f"{code} (will retry)")
+            logger.warning("notification deferred", extra={"escalation_id": eid, "recipient": n.recipient,
+                                                            "aws_code": code})
+            return "pending"
+        _settle(n, "failed", error=f"{code}: {error.get('Message', '')}"[:500])
+        logger.warning("notification failed", extra={"escalation_id": eid, "recipient": n.recipient,
+                                                      "aws_code": code})
+        metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+        return "failed"
+    except BotoCoreError as exc:
+        _settle(n, "pending", error=f"{type(exc).__name__} (will retry)")
+        logger.warning("notification deferred", extra={"escalation_id": eid, "recipient": n.recipient,
+                                                        "error": type(exc).__name__})
+        return "pending"
+    _settle(n, "sent", message_id=response.get("MessageId"))
+    logger.info("notification sent", extra={"escalation_id": eid, "recipient": n.recipient, "channel": n.channel})
+    metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)
+    return "sent"
+
+
+def _settle(n: NotificationModel, status: str, message_id: str | None = None, error: str | None = None) -> None:
+    stamp = to_rfc3339(now_utc())
+    actions = [NotificationModel.status.set(status), NotificationModel.updated_at.set(stamp)]
+    actions.append(NotificationModel.message_id.set(message_id) if message_id else NotificationModel.message_id.remove())
+    actions.append(NotificationModel.error.set(error) if error else NotificationModel.error.remove())
+    if status != "sending":
+        actions.append(NotificationModel.claimed_at.remove())
+    try:
+        # Only the claim holder settles it: a worker whose claim went stale and was re-taken leaves it alone.
+        n.update(actions=actions, condition=(NotificationModel.status == "sending") &
+                 (NotificationModel.claimed_at == n.claimed_at))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        logger.warning("notification claim lost", extra={"recipient": n.recipient})
+
+
+_STATUS_TEXT = {"sent": "terkirim", "failed": "gagal", "no_contact": "kontak belum terdaftar",
+                "pending": "menunggu", "sending": "menunggu"}
+
+
+def _status_text(status: str) -> str:
+    return _STATUS_TEXT.get(status, status)

@@ -1,0 +1,353 @@
+"""Field records made offline by the app: check-ins and home visits, and the photo uploads they reference.
+
+A record is created with `PUT` on an id the app chose, so a retry can never duplicate it:
+
+- one DynamoDB `TransactWriteItems` per PUT writes the record (only if its key does not exist yet), the audit
+  entry, and the compliance fact appended to the client item (`contacts`, plus `due_at` for a dead phone so
+  the daily escalation run looks at the client). Either all three are written or none is.
+- the body is compared by `canonical_hash` of its validated, normalised form: the same body again is 200 with
+  the stored response (byte for byte the first one), another body on that id is 409 and changes nothing.
+  Concurrent duplicates race on the transaction's `attribute_not_exists` condition: one wins, the others find
+  the winner's record and answer as a replay.
+- photos are upload keys under the client's `pending/` prefix (`POST /v1/uploads`); each must exist (one HEAD).
+  The record stores their permanent `photos/` keys and the objects are copied there after the transaction
+  (see `adapters/storage.py`); a replay re-checks the copies, so a copy interrupted by a crash is finished by
+  the app's retry.
+
+Requests per first PUT: DynamoDB 1 GetItem (client) + 1 TransactWriteItems; S3 1 HEAD + 1 CopyObject per photo,
+and for a visit 1 ranged GET per JPEG photo (EXIF evidence).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.adapters import storage
+from chalicelib.adapters.tables import ClientModel, RecordModel
+from chalicelib.auth import Principal
+from chalicelib.domain import compliance, geo
+from chalicelib.domain.photo_evidence import EXIF_PREFIX_BYTES, evaluate_photo
+from chalicelib.domain.timeutil import to_rfc3339
+from chalicelib.errors import FieldError, Problem, conflict, field_error, unavailable, validation_failed
+from chalicelib.http import Page, encode_cursor
+from chalicelib.obs import logger
+from chalicelib.schemas_records import CheckinBody, UploadRequest, VisitBody
+from chalicelib.services.clients import due_fields, evaluate_client, load_client
+from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
+
+CHECKIN, VISIT = "checkin", "visit"
+KINDS = (CHECKIN, VISIT)
+FUTURE_SKEW = timedelta(minutes=5)
+_RECORD_ID_MESSAGE = "must be a UUID (8-4-4-4-12 hexadecimal digits)"
+# Cancellation reasons (or error codes) after which the same PUT may simply be sent again.
+_RETRYABLE = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded",
+              "InternalServerError", "TransactionInProgressException"}
+
+
+def record_entity(client_id: str, record_key: str) -> str:
+    """The audit entity of a field record: `record#<client_id>#<kind>#<id>`."""
+    return f"record#{client_id}#{record_key}"
+
+
+def parse_record_id(raw: str) -> str:
+    """The record id in its canonical (lower-case, hyphenated) form; 422 on field `id` otherwise."""
+    if len(raw) != 36:
+        raise field_error("id", _RECORD_ID_MESSAGE)
+    try:
+        value = uuid.UUID(raw)
+    except ValueError:
+        raise field_error("id", _RECORD_ID_MESSAGE) from None
+    if str(value) != raw.lower():
+        raise field_error("id", _RECORD_ID_MESSAGE)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """What a PUT asks for, validated and normalised: the hash is of `body`."""
+
+    kind: str
+    record_id: str
+    time_field: str
+    at: datetime
+    body: dict[str, Any]
+    contact: compliance.ContactKind
+    fields_sent: tuple[str, ...]
+
+    @property
+    def record_key(self) -> str:
+        return f"{self.kind}#{self.record_id}"
+
+    @property
+    def body_hash(self) -> str:
+        return canonical_hash({"kind": self.kind, **self.body})
+
+    @property
+    def photos(self) -> list[str]:
+        return list(self.body.get("photos") or [])
+
+
+def _checkin_draft(record_id: str, body: CheckinBody) -> _Draft:
+    normal = {
+        "occurred_at": to_rfc3339(body.occurred_at),
+        "channel": body.channel,
+        "outcome": body.outcome,
+        "notes": body.notes or None,
+        "photos": list(body.photos or []),
+    }
+    return _Draft(CHECKIN, record_id, "occurred_at", body.occurred_at, normal,
+                  compliance.contact_kind(CHECKIN, outcome=body.outcome), tuple(sorted(body.model_fields_set)))
+
+
+def _visit_draft(record_id: str, body: VisitBody) -> _Draft:
+    normal = {
+        "visited_at": to_rfc3339(body.visited_at),
+        "location": {"lat": body.location.lat, "lon": body.location.lon, "accuracy_m": body.location.accuracy_m},
+        "client_present": body.client_present,
+        "met": [{"role": m.role, "name": m.name} for m in body.met or []],
+        "notes": body.notes,
+        "photos": list(body.photos or []),
+    }
+    return _Draft(VISIT, record_id, "visited_at", body.visited_at, normal,
+                  compliance.contact_kind(VISIT, client_present=body.client_present),
+                  tuple(sorted(body.model_fields_set)))
+
+
+# ----- use cases -----------------------------------------------------------------------------------
+
+def put_checkin(p: Principal, client_id: str, record_id: str, body: CheckinBody,
+                now: datetime) -> tuple[dict[str, Any], int]:
+    return _put(p, client_id, _checkin_draft(parse_record_id(record_id), body), now)
+
+
+def put_visit(p: Principal, client_id: str, record_id: str, body: VisitBody,
+              now: datetime) -> tuple[dict[str, Any], int]:
+    return _put(p, client_id, _visit_draft(parse_record_id(record_id), body), now)
+
+
+def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[dict[str, Any], int]:
+    client = load_client(p, client_id, write=True)
+    tz = BAPAS.timezone(client.bapas_id)
+    try:
+        _check_time(draft, client, tz, now)
+        objects = _check_photos(client, draft.photos)
+    except Problem as problem:
+        # A replay whose photos were meanwhile kept and expired, or whose client's period has since moved,
+        # is still the same record: answer it as the replay it is.
+        existing = _get_record(client_id, draft.record_key) if problem.status == 422 else None
+        if existing is not None and existing.body_hash == draft.body_hash:
+            return _replay(existing), 200
+        raise
+
+    response = _response(p, client, draft, objects, tz, now)
+    text = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+    record = RecordModel(
+        client_id,
+        draft.record_key,
+        kind=draft.kind,
+        kind_time=f"{draft.kind}#{draft.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{draft.record_id}",
+        bapas_id=client.bapas_id,
+        body_hash=draft.body_hash,
+        data=response,
+        created_at=response["recorded_at"],
+        created_by=p.username,
+        version=1,
+        response=text,
+    )
+    fact = f"{to_rfc3339(draft.at)}|{draft.contact.value}|{draft.record_key}"
+    actions = [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))]
+    if draft.contact is compliance.ContactKind.INACTIVE:
+        shard, _ = due_fields(client_id, evaluate_client(client, tz, now))
+        if shard is not None:  # a period that has ended has no window left to escalate in
+            actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(to_rfc3339(draft.at))]
+    # Access was checked on the item just read; the condition makes sure it still holds when we write.
+    still_allowed = ClientModel.client_id.exists() & (ClientModel.bapas_id == client.bapas_id)
+    if p.role == "pk":
+        still_allowed &= ClientModel.officer == p.username
+    audit = audit_entry(p, record_entity(client_id, draft.record_key), f"{draft.kind}.create", now,
+                        list(draft.fields_sent), version=1)
+    try:
+        with transaction() as tx:
+            tx.save(record, condition=RecordModel.record_key.does_not_exist())
+            tx.save(audit)
+            tx.update(ClientModel(client_id), actions=actions, condition=still_allowed)
+    except TransactWriteError as exc:
+        return _after_cancel(p, client_id, draft, exc), 200
+    _keep_photos(response.get("photos", []), response.get("stored_photos", []), replay=False)
+    logger.info("record created", extra={"kind": draft.kind, "record_id": draft.record_id,
+                                         "photos": len(draft.photos)})
+    return json.loads(text), 201
+
+
+def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWriteError) -> dict[str, Any]:
+    """The transaction was refused: an existing record (replay or conflict), lost access, or a busy table."""
+    reasons = [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
+    if not reasons:
+        raise exc  # not a cancellation (throttling, network ...): the route maps transient codes to 503
+    record_failed, client_failed = reasons[0], reasons[2] if len(reasons) > 2 else None
+    if record_failed == "ConditionalCheckFailed" or any(r in _RETRYABLE for r in reasons):
+        existing = _get_record(client_id, draft.record_key)
+        if existing is not None:
+            if existing.body_hash != draft.body_hash:
+                raise conflict(f"A {draft.kind} with this id exists with different data.") from None
+            return _replay(existing)
+    if client_failed == "ConditionalCheckFailed":
+        load_client(p, client_id, write=True)  # 403/404 when the client was reassigned or removed meanwhile
+    logger.warning("record transaction cancelled", extra={"kind": draft.kind, "reasons": reasons})
+    raise unavailable() from None
+
+
+def _replay(existing: RecordModel) -> dict[str, Any]:
+    body = json.loads(existing.response)
+    _keep_photos(body.get("photos", []), body.get("stored_photos", []), replay=True)
+    return body
+
+
+def _get_record(client_id: str, record_key: str) -> RecordModel | None:
+    try:
+        return RecordModel.get(client_id, record_key, consistent_read=True)
+    except RecordModel.DoesNotExist:
+        return None
+
+
+# ----- rules that need the client or the clock -----------------------------------------------------
+
+def supervision_starts_at(client: ClientModel, tz: str) -> datetime:
+    """Local midnight of the first supervision day, in the Bapas time zone."""
+    start = datetime.fromisoformat(client.supervision_start).date()
+    return datetime.combine(start, time(0), tzinfo=ZoneInfo(tz))
+
+
+def _check_time(draft: _Draft, client: ClientModel, tz: str, now: datetime) -> None:
+    if draft.at > now + FUTURE_SKEW:
+        raise field_error(draft.time_field, "may not lie in the future (5 minutes of clock skew are allowed)")
+    if draft.at < supervision_starts_at(client, tz):
+        raise field_error(draft.time_field, f"may not be before the supervision start ({client.supervision_start})")
+
+
+def _check_photos(client: ClientModel, keys: list[str]) -> list[storage.StoredObject]:
+    """Every key was issued for this client and its object exists (one HEAD each); 422 on `photos[i]`."""
+    errors: list[FieldError] = []
+    parsed: list[tuple[int, storage.PendingKey]] = []
+    for i, key in enumerate(keys):
+        pending = storage.parse_pending_key(key)
+        if pending is None or pending.bapas_id != client.bapas_id or pending.client_id != client.client_id:
+            errors.append(FieldError(f"photos[{i}]", "is not an upload key issued for this client"))
+        elif key in keys[:i]:
+            errors.append(FieldError(f"photos[{i}]", "is listed twice"))
+        else:
+            parsed.append((i, pending))
+    if errors:
+        raise validation_failed(errors)
+    objects = []
+    for i, pending in parsed:
+        found = storage.head(pending.key)
+        if found is None:
+            errors.append(FieldError(f"photos[{i}]", "no uploaded photo under this key (upload it first)"))
+        elif found.size > storage.MAX_PHOTO_BYTES or found.size < 1:
+            errors.append(FieldError(f"photos[{i}]", "the uploaded photo is not 1 B to 10 MiB"))
+        else:
+            objects.append(found)
+    if errors:
+        raise validation_failed(errors)
+    return objects
+
+
+def _keep_photos(pending_keys: list[str], final_keys: list[str], replay: bool) -> None:
+    """Copy referenced uploads to their permanent keys, after the record is written. 503 if S3 fails: the
+    app's retry of the same PUT is a replay, which finishes the copies."""
+    try:
+        for pending, final in zip(pending_keys, final_keys, strict=True):
+            if not replay:
+                storage.keep(pending, final)
+            elif not storage.ensure_kept(pending, final):
+                logger.error("photo lost before it was kept", extra={"key": final})
+    except ClientError as exc:
+        logger.warning("photo copy failed", extra={"aws_code": exc.response.get("Error", {}).get("Code")})
+        raise unavailable("The record is saved but its photos are not stored yet; send the same request again.") \
+            from None
+
+
+# ----- representation ------------------------------------------------------------------------------
+
+def _response(p: Principal, client: ClientModel, draft: _Draft, objects: list[storage.StoredObject], tz: str,
+              now: datetime) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": draft.record_id, "client_id": client.client_id, **draft.body}
+    out["stored_photos"] = [storage.parse_pending_key(o.key).final_key for o in objects]  # type: ignore[union-attr]
+    if draft.kind == VISIT:
+        fix = draft.body["location"]
+        distance, check = geo.check_location(_registered_location(client), (fix["lat"], fix["lon"]),
+                                             fix["accuracy_m"])
+        out["distance_m"] = distance
+        out["location_check"] = check.value
+        out["photo_evidence"] = [
+            evaluate_photo(o.key, storage.read_prefix(o.key, o.size, EXIF_PREFIX_BYTES), draft.at, fix["lat"],
+                           fix["lon"], tz).to_dict()
+            for o in objects if o.content_type == "image/jpeg"
+        ]
+    out["recorded_by"] = p.username
+    out["recorded_at"] = to_rfc3339(now)
+    out["version"] = 1
+    return out
+
+
+def _registered_location(client: ClientModel) -> tuple[float, float] | None:
+    address = client.address.as_dict() if hasattr(client.address, "as_dict") else dict(client.address or {})
+    location = address.get("location")
+    if hasattr(location, "as_dict"):
+        location = location.as_dict()
+    if not location or location.get("lat") is None or location.get("lon") is None:
+        return None
+    return float(location["lat"]), float(location["lon"])
+
+
+# ----- lists ---------------------------------------------------------------------------------------
+
+def list_records(p: Principal, client_id: str, kind: str, page: Page) -> dict[str, Any]:
+    """A client's records of one kind, newest first, through the `kind-time-index` LSI."""
+    load_client(p, client_id)
+    start_key = _start_key(page.cursor, client_id, kind)
+    results = RecordModel.time_index.query(
+        client_id, RecordModel.kind_time.startswith(f"{kind}#"), scan_index_forward=False,
+        limit=page.limit + 1, page_size=page.limit + 1, last_evaluated_key=start_key,
+    )
+    rows = list(results)
+    more = len(rows) > page.limit
+    rows = rows[:page.limit]
+    items = [json.loads(r.response) for r in rows]
+    cursor = {"kind_time": rows[-1].kind_time, "record_key": rows[-1].record_key} if more else None
+    return {"items": items, "next_cursor": encode_cursor(cursor)}
+
+
+def _start_key(cursor: dict[str, Any] | None, client_id: str, kind: str) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    kind_time, record_key = cursor.get("kind_time"), cursor.get("record_key")
+    if set(cursor) != {"kind_time", "record_key"} or not isinstance(kind_time, str) or \
+            not isinstance(record_key, str) or not kind_time.startswith(f"{kind}#") or \
+            not record_key.startswith(f"{kind}#"):
+        raise field_error("cursor", "does not belong to this query")
+    return {"client_id": {"S": client_id}, "record_key": {"S": record_key}, "kind_time": {"S": kind_time}}
+
+
+# ----- uploads -------------------------------------------------------------------------------------
+
+def create_uploads(p: Principal, body: UploadRequest, now: datetime) -> dict[str, Any]:
+    """Presigned POSTs for the files the app is about to upload, each to its own key under the client."""
+    client = load_client(p, str(body.client_id), write=True)
+    expires_at = to_rfc3339(now + timedelta(seconds=storage.UPLOAD_EXPIRY_SECONDS))
+    uploads = []
+    for f in body.files:
+        key = storage.new_pending_key(client.bapas_id, client.client_id, f.content_type)
+        post = storage.presign_upload(key, f.content_type)
+        uploads.append({"key": key, "url": post["url"], "fields": post["fields"], "expires_at": expires_at})
+    logger.info("uploads issued", extra={"client_id": client.client_id, "files": len(uploads)})
+    return {"uploads": uploads}
