@@ -21,6 +21,11 @@ def reset_caches() -> None:
     from chalicelib.auth import JWKS
     from chalicelib.services import common
 
+    from chalicelib.adapters.tables import MODELS
+
+    for model in MODELS:  # PynamoDB keeps a botocore client per model, bound to the endpoint it was made for
+        model._connection = None
+    common._connection = None
     config.reset()
     aws.reset()
     JWKS.clear()
@@ -86,6 +91,8 @@ class InProcess(Caller):
     """The app in-process (chalice.test.Client) against moto in-process, bootstrapped and seeded."""
 
     def __enter__(self) -> InProcess:
+        # An HTTP stack may be running in this session: in-process tests must not talk to its moto server.
+        self._saved_endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
         reset_caches()
         self._mock = mock_aws()
         self._mock.start()
@@ -115,6 +122,9 @@ class InProcess(Caller):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        if self._saved_endpoint is not None:
+            os.environ["AWS_ENDPOINT_URL"] = self._saved_endpoint
+        reset_caches()
 
     def _send(self, method: str, path: str, headers: dict[str, str], data: bytes) -> Response:
         r = self._client.http.request(method, path, headers=headers, body=data)
