@@ -138,7 +138,8 @@ def start_stack(moto_port: int | None = None, api_port: int | None = None, seed_
         os.environ.update(resources.env())
         config.reset()
         api_log = open(log_dir / "api.log", "wb")  # noqa: SIM115
-        chalice = [str(Path(python).parent / "chalice"), "local", "--host", HOST, "--port", str(api_port), "--no-autoreload",
+        chalice = [str(Path(python).parent / "chalice"), "local", "--host", HOST, "--port", str(api_port),
+                   "--no-autoreload",
                    "--stage", "dev"]
         stack.procs.append(subprocess.Popen(chalice, cwd=ROOT, stdout=api_log, stderr=subprocess.STDOUT, env=env))
         wait_http(f"{stack.api_url}/v1/health", proc=stack.procs[-1])

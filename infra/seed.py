@@ -86,6 +86,7 @@ def demo_clients(bapas_id: str, today: date) -> list[dict[str, Any]]:
     for i in range(6):
         program = programs[i % 4]
         start = today - timedelta(days=14 + 9 * i)
+        village = villages[i % len(villages)]
         out.append({
             "name": CLIENT_NAMES[offset + i],
             "program": program,
@@ -96,7 +97,8 @@ def demo_clients(bapas_id: str, today: date) -> list[dict[str, Any]]:
                        {"number": f"0813 {5000 + offset + i:04d} {6200 + i:04d}", "owner": "guarantor",
                         "name": "Keluarga"}],
             "address": {"text": f"Jl. Melati No. {10 + i}, RT 0{1 + i % 5}/RW 0{2 + i % 3}",
-                        "village_code": villages[i % len(villages)].replace(".", "") if i % 2 else villages[i % len(villages)],
+                        # every other one written without dots, as the contract allows
+                        "village_code": village.replace(".", "") if i % 2 else village,
                         "location": {"lat": round(base[0] + 0.003 * i, 6), "lon": round(base[1] + 0.002 * i, 6)}},
             "offence": "Pasal 362 KUHP" if i % 3 == 0 else None,
         })

@@ -18,10 +18,9 @@ def reset_caches() -> None:
     from chalicelib import config
     from chalicelib.adapters import aws
     from chalicelib.adapters.directory import DIRECTORY
+    from chalicelib.adapters.tables import MODELS
     from chalicelib.auth import JWKS
     from chalicelib.services import common
-
-    from chalicelib.adapters.tables import MODELS
 
     for model in MODELS:  # PynamoDB keeps a botocore client per model, bound to the endpoint it was made for
         model._connection = None

@@ -216,7 +216,8 @@ def test_patch_program_resets_interval_and_validates(api):
     r = api.patch(path, "kasubsi.jaksel", {"program": "pembebasan_bersyarat"}, headers={"If-Match": "1"})
     assert r.status == 200 and r.json["checkin_interval_days"] == 30
     for body, field in [({"officer": "pk.citra"}, "officer"), ({"supervision_end": "2000-01-01"}, "supervision_end"),
-                        ({"name": None}, "name"), ({"phones": [{"number": "1", "owner": "client"}]}, "phones[0].number")]:
+                        ({"name": None}, "name"),
+                        ({"phones": [{"number": "1", "owner": "client"}]}, "phones[0].number")]:
         assert_problem(api.patch(path, "kasubsi.jaksel", body, headers={"If-Match": "2"}), 422, field=field)
     assert api.get(path, "kasubsi.jaksel").json["version"] == 2
 

@@ -48,7 +48,8 @@ def contacts_of(item: ClientModel) -> list[rules.Contact]:
 
 
 def schedule_of(item: ClientModel, tz: str) -> rules.Schedule:
-    return rules.Schedule(start=date.fromisoformat(item.supervision_start), end=date.fromisoformat(item.supervision_end),
+    return rules.Schedule(start=date.fromisoformat(item.supervision_start),
+                          end=date.fromisoformat(item.supervision_end),
                           interval_days=int(item.checkin_interval_days), tz=tz)
 
 
@@ -56,12 +57,23 @@ def evaluate_client(item: ClientModel, tz: str, now: datetime) -> rules.Complian
     return rules.evaluate(schedule_of(item, tz), contacts_of(item), now)
 
 
+def due_shard(client_id: str) -> str:
+    return str(uuid.UUID(client_id).int % settings().due_shards)
+
+
 def due_fields(client_id: str, result: rules.Compliance) -> tuple[str | None, str | None]:
-    """Where the client sits in the due index: re-evaluated by the daily run once `due_at` has passed."""
+    """Where the client sits in the due index: re-evaluated by the daily run once `due_at` has passed.
+
+    Normally the close of the current window. A client already in an unreachable episode when written
+    (registered with a past supervision start, a period moved back) is due from the episode's start, so the
+    next run escalates it instead of waiting for the current window to close.
+    """
     if result.window_closes_at is None:
         return None, None
-    shard = str(uuid.UUID(client_id).int % settings().due_shards)
-    return shard, to_rfc3339(result.window_closes_at)
+    due = result.window_closes_at
+    if result.state is rules.State.UNREACHABLE and result.episode_started_at is not None:
+        due = result.episode_started_at
+    return due_shard(client_id), to_rfc3339(due)
 
 
 # ----- representation ------------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def put_contacts(p: Principal, code: str, body: VillageContacts, now: datetime) 
     try:
         with transaction() as tx:
             tx.save(item, condition=condition)
-            tx.save(audit_entry(p, f"village#{p.bapas_id}#{village.code}", "village_contacts.put", now, changed, version))
+            entity = f"village#{p.bapas_id}#{village.code}"
+            tx.save(audit_entry(p, entity, "village_contacts.put", now, changed, version))
     except TransactWriteError:
         raise conflict("The village contacts changed at the same time; read them and try again.") from None
     return to_api(item), 200 if existing else 201
