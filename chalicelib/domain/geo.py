@@ -39,7 +39,7 @@ LOCATION_OK_RADIUS_M = 300.0
 LOW_ACCURACY_THRESHOLD_M = 100.0
 
 
-class LocationCheck(str, Enum):  # noqa: UP042 - (str, Enum) like the other domain enums
+class LocationCheck(str, Enum):
     """Outcome of :func:`check_location` (serialised as its value)."""
 
     OK = "ok"
