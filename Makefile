@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 fn ?= escalate_unreachable
 time ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
-.PHONY: install run test lint invoke bench clean
+.PHONY: install run test lint invoke bench clean openapi
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,3 +36,6 @@ bench: install
 
 clean:
 	rm -rf .local .pytest_cache test-output
+
+openapi: install
+	$(BIN)/python -m chalicelib.openapi

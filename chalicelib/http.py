@@ -44,8 +44,34 @@ class RoutePolicy:
     writes: bool = False
 
 
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    description: str
+    schema: dict[str, Any]
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """What the OpenAPI document says of a route (see chalicelib/openapi.py)."""
+
+    path: str
+    method: str
+    summary: str
+    policy: RoutePolicy
+    request: type[BaseModel] | None
+    response: Any  # a pydantic model, or None for no body
+    status: tuple[int, ...]
+    query: tuple[QueryParam, ...]
+    errors: tuple[int, ...]
+    tag: str
+    headers: tuple[str, ...] = ()
+
+
 # (resource path, method) -> policy. A route missing here is refused by the gate.
 POLICY: dict[tuple[str, str], RoutePolicy] = {}
+ROUTES: dict[tuple[str, str], RouteDoc] = {}
 _principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 JSON_TYPES = ["application/json", "application/merge-patch+json", "text/plain", "application/octet-stream",
@@ -53,14 +79,21 @@ JSON_TYPES = ["application/json", "application/merge-patch+json", "text/plain", 
 
 
 def route(bp: Blueprint, path: str, methods: Iterable[str] = ("GET",), roles: Iterable[str] = ROLES,
-          public: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view and its access policy in one place."""
+          public: bool = False, *, request: type[BaseModel] | None = None, response: Any = None,
+          status: Iterable[int] = (200,), query: Iterable[QueryParam] = (), errors: Iterable[int] = (),
+          tag: str = "", headers: Iterable[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view, its access policy and its documentation in one place."""
     methods = tuple(methods)
     roles = tuple(roles)
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        summary = (fn.__doc__ or fn.__name__.replace("_", " ")).strip().splitlines()[0]
         for method in methods:
-            POLICY[(path, method)] = RoutePolicy(roles=roles, public=public, writes=method != "GET")
+            policy = RoutePolicy(roles=roles, public=public, writes=method != "GET")
+            POLICY[(path, method)] = policy
+            ROUTES[(path, method)] = RouteDoc(path, method, summary, policy, request, response, tuple(status),
+                                              tuple(query), tuple(errors), tag or path.split("/")[2],
+                                              tuple(headers))
 
         @functools.wraps(fn)
         def view(**kwargs: Any) -> Any:

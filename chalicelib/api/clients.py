@@ -3,38 +3,63 @@
 from chalice import Blueprint
 
 from chalicelib.domain.timeutil import now_utc
-from chalicelib.http import body_model, if_match_version, json_response, page_params, principal, query_params, route
+from chalicelib.http import (
+    QueryParam,
+    body_model,
+    if_match_version,
+    json_response,
+    page_params,
+    principal,
+    query_params,
+    route,
+)
 from chalicelib.schemas import ClientCreate, ClientPatch, VillageContacts
+from chalicelib.schemas_out import ClientList, ClientOut, VillageContactsOut
 from chalicelib.services import clients, villages
 
 bp = Blueprint(__name__)
+
+PAGING = (QueryParam("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+          QueryParam("cursor", "next_cursor of the previous page", {"type": "string"}))
+ADMIN_BAPAS = QueryParam("bapas_id", "admin only (required for admin): the Bapas to read", {"type": "string"})
 
 
 def _etag(body: dict) -> dict[str, str]:
     return {"ETag": f'"{body["version"]}"'}
 
 
-@route(bp, "/v1/clients", methods=["POST"], roles=["coordinator"])
+@route(bp, "/v1/clients", methods=["POST"], roles=["coordinator"], request=ClientCreate, response=ClientOut,
+       status=(201, 200), errors=(409,), headers=("ETag", "Location"))
 def create_client():
+    """Register a client (200: a replay of the same registration with the same id)."""
     body = body_model(bp.current_request, ClientCreate)
     result, status = clients.create_client(principal(), body, now_utc())
     return json_response(result, status, {**_etag(result), "Location": f"/v1/clients/{result['id']}"})
 
 
-@route(bp, "/v1/clients")
+@route(bp, "/v1/clients", response=ClientList, query=(
+    QueryParam("officer", "PK username (a PK may give only their own)", {"type": "string"}),
+    QueryParam("state", "compliance state", {"type": "string", "enum": ["compliant", "due", "missed", "unreachable",
+                                                                        "ended"]}),
+    QueryParam("village_code", "Kemendagri village code, with or without dots", {"type": "string"}),
+    ADMIN_BAPAS, *PAGING))
 def list_clients():
+    """List clients: a PK's own, a coordinator's Bapas, or (admin) one Bapas."""
     params = query_params(bp.current_request)
     return json_response(clients.list_clients(principal(), params, page_params(params), now_utc()))
 
 
-@route(bp, "/v1/clients/{client_id}")
+@route(bp, "/v1/clients/{client_id}", response=ClientOut, headers=("ETag",))
 def get_client(client_id):
+    """Read a client with its stage and compliance."""
     result = clients.get_client(principal(), client_id, now_utc())
     return json_response(result, headers=_etag(result))
 
 
-@route(bp, "/v1/clients/{client_id}", methods=["PATCH"], roles=["coordinator"])
+@route(bp, "/v1/clients/{client_id}", methods=["PATCH"], roles=["coordinator"], request=ClientPatch,
+       response=ClientOut, errors=(412, 428), headers=("ETag",))
 def patch_client(client_id):
+    """Change a client (needs If-Match with the current version); reassigning `officer` included."""
     request = bp.current_request
     version = if_match_version(request)
     patch = body_model(request, ClientPatch)
@@ -42,14 +67,17 @@ def patch_client(client_id):
     return json_response(result, headers=_etag(result))
 
 
-@route(bp, "/v1/villages/{village_code}/contacts", methods=["PUT"], roles=["coordinator"])
+@route(bp, "/v1/villages/{village_code}/contacts", methods=["PUT"], roles=["coordinator"], request=VillageContacts,
+       response=VillageContactsOut, status=(201, 200), errors=(409,))
 def put_village_contacts(village_code):
+    """Set who to call in a village: its Bhabinkamtibmas and village office (201 first time, 200 after)."""
     body = body_model(bp.current_request, VillageContacts)
     result, status = villages.put_contacts(principal(), village_code, body, now_utc())
     return json_response(result, status)
 
 
-@route(bp, "/v1/villages/{village_code}/contacts")
+@route(bp, "/v1/villages/{village_code}/contacts", response=VillageContactsOut, query=(ADMIN_BAPAS,))
 def get_village_contacts(village_code):
+    """Read a village's contacts in the caller's Bapas directory."""
     params = query_params(bp.current_request)
     return json_response(villages.read_contacts(principal(), village_code, params.get("bapas_id")))

@@ -1,0 +1,137 @@
+"""The OpenAPI 3.1 document, built from the route registry (`chalicelib.http.ROUTES`) and the pydantic models.
+
+`python -m chalicelib.openapi` writes `docs/openapi.yaml`; a test fails when the committed file differs
+from what the code says, so the document cannot drift. The API also serves it at `GET /v1/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.http import ROUTES, RouteDoc
+from chalicelib.schemas_out import ProblemOut
+
+TITLES = {
+    200: "OK", 201: "Created", 400: "The body is not valid JSON", 401: "No valid Cognito ID token",
+    403: "The caller's role or scope does not allow this", 404: "Not found (or not the caller's to know about)",
+    409: "Conflict: the id exists with different data", 412: "Stale If-Match version",
+    413: "Body too large", 415: "Body is not application/json", 422: "Validation failed (see errors[])",
+    428: "If-Match is required", 503: "A backing service is busy: retry after Retry-After seconds",
+}
+DESCRIPTION = """Pantau: the backend of the PK mobile app, the scheduled escalation jobs and the coordinators' tools.
+
+The contract is `shared/contract/api-v1.md`; this document is generated from the code.
+Authorization: `Bearer <Cognito ID token>`; roles from `cognito:groups` (`pk`, `coordinator`, `admin`), the
+Bapas from `custom:bapas_id`. Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def _error_codes(doc: RouteDoc) -> list[int]:
+    codes = set(doc.errors) | {503}
+    if not doc.policy.public:
+        codes |= {401, 403}
+    if "{" in doc.path:
+        codes.add(404)
+    if doc.request is not None:
+        codes |= {400, 413, 415, 422}
+    if doc.query:
+        codes.add(422)
+    return sorted(codes)
+
+
+def _models() -> list[tuple[type[BaseModel], str]]:
+    seen: dict[type[BaseModel], str] = {ProblemOut: "serialization"}
+    for doc in ROUTES.values():
+        if doc.request is not None:
+            seen.setdefault(doc.request, "validation")
+        if isinstance(doc.response, type) and issubclass(doc.response, BaseModel):
+            seen.setdefault(doc.response, "serialization")
+    return sorted(seen.items(), key=lambda kv: kv[0].__name__)
+
+
+def _operation_id(doc: RouteDoc) -> str:
+    words = [w for w in re.split(r"[/{}_-]+", doc.path) if w and w != "v1"]
+    return doc.method.lower() + "".join(w[:1].upper() + w[1:] for w in words)
+
+
+def build() -> dict[str, Any]:
+    refs, defs = models_json_schema(_models(), ref_template="#/components/schemas/{model}")
+    ref = {model: schema for (model, _mode), schema in refs.items()}
+    paths: dict[str, Any] = {}
+    for (path, method), doc in sorted(ROUTES.items()):
+        op: dict[str, Any] = {"operationId": _operation_id(doc), "summary": doc.summary, "tags": [doc.tag]}
+        roles = "public" if doc.policy.public else ", ".join(doc.policy.roles)
+        op["description"] = f"Roles: {roles}."
+        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in re.findall(r"{(\w+)}", path)]
+        params += [{"name": q.name, "in": "query", "required": q.required, "description": q.description,
+                    "schema": q.schema} for q in doc.query]
+        if method == "PATCH":
+            params.append({"name": "If-Match", "in": "header", "required": True,
+                           "description": "The record's current version", "schema": {"type": "string"}})
+        if params:
+            op["parameters"] = params
+        if doc.request is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref[doc.request]}}}
+        responses: dict[str, Any] = {}
+        for status in doc.status:
+            response: dict[str, Any] = {"description": TITLES.get(status, "OK")}
+            if doc.response is not None:
+                response["content"] = {"application/json": {"schema": ref[doc.response]}}
+            if doc.headers:
+                response["headers"] = {h: {"schema": {"type": "string"}} for h in doc.headers}
+            responses[str(status)] = response
+        for status in _error_codes(doc):
+            response = {"description": TITLES[status],
+                        "content": {"application/problem+json": {"schema": ref[ProblemOut]}}}
+            if status == 503:
+                response["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
+            responses[str(status)] = response
+        op["responses"] = responses
+        if not doc.policy.public:
+            op["security"] = [{"cognito": []}]
+        paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Pantau API", "version": "1.0.0", "description": DESCRIPTION},
+        "servers": [{"url": "/", "description": "API Gateway stage or chalice local"}],
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {"cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                            "description": "Cognito user pool ID token"}},
+        },
+        "security": [{"cognito": []}],
+    }
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    return build()
+
+
+def render_yaml() -> str:
+    import yaml  # dev dependency: only the generator writes YAML
+
+    return yaml.safe_dump(build(), sort_keys=False, allow_unicode=True, width=120)
+
+
+OPENAPI_FILE = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
+
+
+def main() -> None:
+    import app  # noqa: F401  (registers every route)
+
+    OPENAPI_FILE.write_text(render_yaml())
+    sys.stdout.write(f"wrote {OPENAPI_FILE}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Response bodies, for the OpenAPI document (and for tests that check responses against it).
+
+These describe what the services return; they are not used to build responses.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.clients import Program, Stage
+from chalicelib.domain.compliance import State
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldErrorOut(Out):
+    field: str = Field(description="The offending field: a dotted path with [i] for list items, or a header name")
+    message: str
+
+
+class ProblemOut(Out):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable machine code, e.g. validation_failed, not_found, forbidden, conflict")
+    instance: str | None = None
+    errors: list[FieldErrorOut] | None = None
+
+
+class MeOut(Out):
+    username: str
+    sub: str
+    role: Literal["pk", "coordinator", "admin"]
+    bapas_id: str = Field(description="Empty for admin")
+
+
+class HealthOut(Out):
+    status: Literal["ok"]
+
+
+class PhoneOut(Out):
+    number: str = Field(description="E.164, +62…", pattern=r"^\+62\d{6,13}$")
+    owner: Literal["client", "guarantor"]
+    name: str | None = None
+
+
+class LocationOut(Out):
+    lat: float
+    lon: float
+
+
+class AddressOut(Out):
+    text: str
+    village_code: str = Field(description="Dotted Kemendagri code", pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
+    village_name: str
+    location: LocationOut | None = None
+
+
+class ComplianceOut(Out):
+    state: State
+    consecutive_missed: int
+    last_contact_at: str | None = Field(description="RFC 3339")
+    next_due: str | None = Field(description="YYYY-MM-DD in the Bapas time zone")
+
+
+class ClientOut(Out):
+    id: str
+    bapas_id: str
+    name: str
+    program: Program
+    supervision_start: str
+    supervision_end: str
+    checkin_interval_days: int
+    stage: Stage
+    officer: str
+    phones: list[PhoneOut]
+    address: AddressOut
+    offence: str | None
+    notes: str | None
+    compliance: ComplianceOut
+    open_escalation_id: str | None = Field(description="The open escalation of the client's unreachable episode")
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class ClientList(Out):
+    items: list[ClientOut]
+    next_cursor: str | None
+
+
+class ContactOut(Out):
+    name: str
+    phone: str
+    polsek: str | None = None
+
+
+class VillageContactsOut(Out):
+    bapas_id: str
+    village_code: str
+    village_name: str
+    bhabinkamtibmas: ContactOut
+    village_office: ContactOut | None
+    version: int
+    updated_at: str
+    updated_by: str
