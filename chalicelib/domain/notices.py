@@ -78,18 +78,32 @@ class NoticeFacts:
 
 
 def _fit(template: str, parts: dict[str, str], limit: int = MAX_SMS_CHARS) -> str:
-    """`template` formatted with `parts` (folded to GSM-7), shortening the longest part until it fits."""
+    """`template` formatted with `parts` folded to GSM-7; if too long, every part is cut to one common
+    length (the largest that fits), so long names share the room and short ones (phones, the reference)
+    stay whole."""
     values = {k: to_gsm7(v) or "-" for k, v in parts.items()}
-    while True:
-        text = template.format(**values)
+
+    def render(cap: int) -> str:
+        return template.format(**{k: v if len(v) <= cap else v[:cap].rstrip() for k, v in values.items()})
+
+    def fits(text: str) -> bool:
         length = gsm7_length(text)
         assert length is not None, "templates are written in GSM-7"
-        if length <= limit:
-            return text
-        longest = max(values, key=lambda k: len(values[k]))
-        if len(values[longest]) <= 3:  # pragma: no cover - templates are far shorter than the limit
-            raise ValueError("the template alone does not fit in the SMS limit")
-        values[longest] = values[longest][: max(3, len(values[longest]) - max(1, length - limit))].rstrip()
+        return length <= limit
+
+    longest = max(len(v) for v in values.values())
+    if fits(render(longest)):
+        return render(longest)
+    low, high = 1, longest - 1
+    if not fits(render(low)):  # pragma: no cover - templates are far shorter than the limit
+        raise ValueError("the template alone does not fit in the SMS limit")
+    while low < high:
+        mid = (low + high + 1) // 2
+        if fits(render(mid)):
+            low = mid
+        else:
+            high = mid - 1
+    return render(low)
 
 
 def bhabinkamtibmas_sms(f: NoticeFacts) -> str:
@@ -103,7 +117,7 @@ def bhabinkamtibmas_sms(f: NoticeFacts) -> str:
 
 def officer_sms(f: NoticeFacts) -> str:
     if f.bhabin_phone:
-        helper = "Bhabinkamtibmas {bhabin} {bphone} sudah diberi tahu."
+        helper = "Bhabinkamtibmas desa: {bhabin} {bphone}."
     else:
         helper = "Bhabinkamtibmas desa belum terdaftar, koordinasikan dengan Kasubsi."
     return _fit(

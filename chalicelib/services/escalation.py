@@ -43,7 +43,7 @@ from chalicelib.domain import notices
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
 from chalicelib.http import TRANSIENT_AWS_CODES
 from chalicelib.obs import logger, metrics
-from chalicelib.services.clients import contacts_of, due_fields, evaluate_client
+from chalicelib.services.clients import contacts_of, due_shard, evaluate_client
 from chalicelib.services.common import BAPAS, audit_entry, transaction
 from chalicelib.services.villages import get_contacts
 
@@ -122,7 +122,9 @@ def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None) -> dict[
 
 def _decide(item: ClientModel, as_of: datetime, stats: Counter[str]) -> _Decision:
     result = evaluate_client(item, BAPAS.timezone(item.bapas_id), as_of)
-    shard, due_at = due_fields(item.client_id, result)
+    # Next due when the current window closes (the run itself handles an episode already open).
+    shard = due_shard(item.client_id) if result.window_closes_at is not None else None
+    due_at = to_rfc3339(result.window_closes_at)
     message = None
     if result.state is rules.State.UNREACHABLE and result.episode_started_at is not None:
         stats["unreachable"] += 1
@@ -424,7 +426,8 @@ def _deliver(n: NotificationModel, facts: notices.NoticeFacts, eid: str, client_
             response = sns.publish(TopicArn=n.to, Subject=notices.coordinator_subject(facts),
                                    Message=notices.coordinator_message(facts, client_id, _status_text(bhabin_status)))
         else:
-            text = notices.bhabinkamtibmas_sms(facts) if n.recipient == "bhabinkamtibmas" else notices.officer_sms(facts)
+            compose = notices.bhabinkamtibmas_sms if n.recipient == "bhabinkamtibmas" else notices.officer_sms
+            text = compose(facts)
             response = sns.publish(PhoneNumber=n.to, Message=text, MessageAttributes={
                 "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
                 "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": SENDER_ID},
@@ -456,8 +459,8 @@ def _deliver(n: NotificationModel, facts: notices.NoticeFacts, eid: str, client_
 def _settle(n: NotificationModel, status: str, message_id: str | None = None, error: str | None = None) -> None:
     stamp = to_rfc3339(now_utc())
     actions = [NotificationModel.status.set(status), NotificationModel.updated_at.set(stamp)]
-    actions.append(NotificationModel.message_id.set(message_id) if message_id else NotificationModel.message_id.remove())
-    actions.append(NotificationModel.error.set(error) if error else NotificationModel.error.remove())
+    actions += [NotificationModel.message_id.set(message_id) if message_id else NotificationModel.message_id.remove(),
+                NotificationModel.error.set(error) if error else NotificationModel.error.remove()]
     if status != "sending":
         actions.append(NotificationModel.claimed_at.remove())
     try:

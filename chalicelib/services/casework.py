@@ -1,0 +1,246 @@
+"""The coordinator's and the PK's casework: escalations (list, read, resolve) and tasks (list).
+
+Scoping follows `chalicelib.access`: a coordinator sees their Bapas, a PK only their own clients'
+escalations and their own tasks, admin any Bapas (read-only, with `?bapas_id=`). Lists read one index
+query per page: escalations by `state#opened_at` newest first, tasks by `state#due_date` soonest first.
+Without `?state=` the open ones come first, then the resolved (done) ones; the cursor carries the phase.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.access import check_bapas, scoped_bapas
+from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel
+from chalicelib.auth import Principal
+from chalicelib.domain.notices import short_ref
+from chalicelib.domain.timeutil import to_rfc3339
+from chalicelib.errors import conflict, field_error, forbidden, not_found, unavailable
+from chalicelib.http import TRANSIENT_AWS_CODES, Page, encode_cursor
+from chalicelib.schemas_escalations import EscalationResolve
+from chalicelib.services.common import audit_entry, transaction
+from chalicelib.services.escalation import RECIPIENTS
+
+ESCALATION_STATES = ("open", "resolved")
+TASK_STATES = ("open", "done")
+
+
+# ----- representation ------------------------------------------------------------------------------
+
+def notification_to_api(n: NotificationModel) -> dict[str, Any]:
+    return {
+        "recipient_role": n.recipient_role,
+        "channel": n.channel,
+        "to": n.to,
+        # `sending` is a worker's claim: to the reader it is still pending until the outcome is recorded.
+        "status": "pending" if n.status == "sending" else n.status,
+        "error": n.error if n.status == "failed" else None,
+        "message_id": n.message_id,
+        "attempts": int(n.attempts or 0),
+        "updated_at": n.updated_at,
+    }
+
+
+def escalation_to_api(e: EscalationModel, notifications: list[NotificationModel]) -> dict[str, Any]:
+    order = {r: i for i, r in enumerate(RECIPIENTS)}
+    return {
+        "id": e.escalation_id,
+        "reference": short_ref(e.escalation_id),
+        "client_id": e.client_id,
+        "bapas_id": e.bapas_id,
+        "reason": e.reason,
+        "opened_at": e.opened_at,
+        "consecutive_missed": int(e.consecutive_missed),
+        "state": e.state,
+        "notifications": [notification_to_api(n)
+                          for n in sorted(notifications, key=lambda n: order.get(n.recipient, 9))],
+        "episode_started_at": e.episode_started_at,
+        "episode_ended_at": e.episode_ended_at,
+        "officer": e.officer,
+        "village_code": e.village_code,
+        "village_name": e.village_name,
+        "task_id": e.task_id,
+        "resolution": e.resolution,
+        "notes": e.notes,
+        "resolved_by": e.resolved_by,
+        "resolved_at": e.resolved_at,
+        "version": int(e.version),
+    }
+
+
+def task_to_api(t: TaskModel) -> dict[str, Any]:
+    return {
+        "id": t.task_id,
+        "kind": t.kind,
+        "client_id": t.client_id,
+        "escalation_id": t.escalation_id,
+        "bapas_id": t.bapas_id,
+        "officer": t.officer,
+        "village_code": t.village_code,
+        "due_date": t.due_date,
+        "state": t.state,
+        "created_at": t.created_at,
+        "closed_at": t.closed_at,
+        "closed_reason": t.closed_reason,
+        "version": int(t.version),
+    }
+
+
+def _notifications_of(escalation_ids: list[str]) -> dict[str, list[NotificationModel]]:
+    """Every escalation's notifications with BatchGetItem (keys are known: one per recipient role)."""
+    found: dict[str, list[NotificationModel]] = defaultdict(list)
+    keys = [(eid, r) for eid in escalation_ids for r in RECIPIENTS]
+    if keys:
+        for n in NotificationModel.batch_get(keys):
+            found[n.escalation_id].append(n)
+    return found
+
+
+# ----- listing ----------------------------------------------------------------------------------
+
+def _scope(p: Principal, params: dict[str, str], states: tuple[str, ...]) -> tuple[str, str | None, list[str]]:
+    bapas_id = scoped_bapas(p, params.get("bapas_id"))
+    officer = params.get("officer") or None
+    if p.role == "pk":
+        if officer and officer != p.username:
+            raise forbidden("A PK sees only their own clients' escalations and tasks.")
+        officer = p.username
+    state = params.get("state") or None
+    if state and state not in states:
+        raise field_error("state", f"must be one of {', '.join(states)}")
+    return bapas_id, officer, [state] if state else list(states)
+
+
+def _phased_query(model: Any, range_name: str, id_name: str, bapas_id: str, officer: str | None,
+                  states: list[str], page: Page, newest_first: bool) -> tuple[list[Any], dict[str, Any] | None]:
+    """One state after another, each newest (or soonest) first, with a cursor that names the phase."""
+    if officer:
+        index, hash_name, hash_value = model.officer_index, "officer_key", f"{bapas_id}#{officer}"
+    else:
+        index, hash_name, hash_value = model.bapas_index, "bapas_id", bapas_id
+    phase, start_key = states[0], None
+    if page.cursor is not None:
+        phase, start_key = _check_cursor(page.cursor, states, {id_name, hash_name, range_name}, hash_name, hash_value,
+                                         range_name)
+    range_attr = getattr(model, range_name)
+    items: list[Any] = []
+    for i, state in enumerate(states[states.index(phase):], start=states.index(phase)):
+        results = index.query(hash_value, range_attr.startswith(f"{state}#"), scan_index_forward=not newest_first,
+                              limit=page.limit - len(items), last_evaluated_key=start_key, page_size=page.limit)
+        start_key = None
+        items.extend(results)
+        if len(items) >= page.limit:
+            lek = results.last_evaluated_key
+            if lek:
+                return items, {"state": state, "key": {k: v["S"] for k, v in lek.items()}}
+            nxt = states[i + 1] if i + 1 < len(states) else None
+            return items, {"state": nxt, "key": None} if nxt else None
+    return items, None
+
+
+def _check_cursor(cursor: dict[str, Any], states: list[str], key_names: set[str], hash_name: str, hash_value: str,
+                  range_name: str) -> tuple[str, dict[str, Any] | None]:
+    state, key = cursor.get("state"), cursor.get("key")
+    if set(cursor) != {"state", "key"} or state not in states:
+        raise field_error("cursor", "does not belong to this query")
+    if key is None:
+        return state, None
+    if not isinstance(key, dict) or set(key) != key_names or not all(isinstance(v, str) for v in key.values()) \
+            or key[hash_name] != hash_value or not key[range_name].startswith(f"{state}#"):
+        raise field_error("cursor", "does not belong to this query")
+    return state, {k: {"S": v} for k, v in key.items()}
+
+
+def list_escalations(p: Principal, params: dict[str, str], page: Page) -> dict[str, Any]:
+    bapas_id, officer, states = _scope(p, params, ESCALATION_STATES)
+    items, cursor = _phased_query(EscalationModel, "state_opened", "escalation_id", bapas_id, officer, states, page,
+                                  newest_first=True)
+    notes = _notifications_of([e.escalation_id for e in items])
+    return {"items": [escalation_to_api(e, notes.get(e.escalation_id, [])) for e in items],
+            "next_cursor": encode_cursor(cursor)}
+
+
+def list_tasks(p: Principal, params: dict[str, str], page: Page) -> dict[str, Any]:
+    bapas_id, officer, states = _scope(p, params, TASK_STATES)
+    items, cursor = _phased_query(TaskModel, "state_due", "task_id", bapas_id, officer, states, page,
+                                  newest_first=False)
+    return {"items": [task_to_api(t) for t in items], "next_cursor": encode_cursor(cursor)}
+
+
+# ----- one escalation ------------------------------------------------------------------------------
+
+def _load(p: Principal, escalation_id: str, write: bool = False) -> EscalationModel:
+    try:
+        uuid.UUID(escalation_id)
+        e = EscalationModel.get(escalation_id, consistent_read=True)
+    except (ValueError, EscalationModel.DoesNotExist):
+        raise not_found("Escalation") from None
+    check_bapas(p, e.bapas_id, write=write)
+    if p.role == "pk" and e.officer != p.username:
+        try:
+            current = ClientModel.get(e.client_id).officer
+        except ClientModel.DoesNotExist:
+            current = None
+        if current != p.username:
+            raise forbidden("This escalation concerns another officer's client.")
+    return e
+
+
+def get_escalation(p: Principal, escalation_id: str) -> dict[str, Any]:
+    e = _load(p, escalation_id)
+    return escalation_to_api(e, _notifications_of([e.escalation_id]).get(e.escalation_id, []))
+
+
+def resolve_escalation(p: Principal, escalation_id: str, body: EscalationResolve, now: datetime) -> dict[str, Any]:
+    e = _load(p, escalation_id, write=True)
+    if e.state != "open":
+        raise conflict("This escalation is already resolved.")
+    stamp = to_rfc3339(now)
+    version = int(e.version) + 1
+    try:
+        client = ClientModel.get(e.client_id, consistent_read=True)
+    except ClientModel.DoesNotExist:
+        client = None
+    task = None
+    if e.task_id:
+        try:
+            task = TaskModel.get(e.task_id, consistent_read=True)
+        except TaskModel.DoesNotExist:
+            task = None
+    actions = [EscalationModel.state.set("resolved"),
+               EscalationModel.state_opened.set(f"resolved#{e.opened_at}#{e.escalation_id}"),
+               EscalationModel.resolution.set(body.resolution),
+               EscalationModel.notes.set(body.notes) if body.notes else EscalationModel.notes.remove(),
+               EscalationModel.resolved_by.set(p.username), EscalationModel.resolved_at.set(stamp),
+               EscalationModel.version.set(version)]
+    try:
+        with transaction() as tx:
+            tx.update(EscalationModel(e.escalation_id), actions=actions,
+                      condition=(EscalationModel.state == "open") & (EscalationModel.version == e.version))
+            if client is not None and client.open_escalation_id == e.escalation_id:
+                tx.update(ClientModel(e.client_id), actions=[ClientModel.open_escalation_id.remove()],
+                          condition=ClientModel.open_escalation_id == e.escalation_id)
+            if task is not None and task.state == "open":
+                tx.update(TaskModel(task.task_id), condition=TaskModel.state == "open", actions=[
+                    TaskModel.state.set("done"), TaskModel.state_due.set(f"done#{task.due_date}#{task.task_id}"),
+                    TaskModel.closed_at.set(stamp), TaskModel.closed_reason.set("escalation_resolved"),
+                    TaskModel.version.set(int(task.version) + 1)])
+            tx.save(audit_entry(p, f"escalation#{e.escalation_id}", "escalation.resolve", now,
+                                ["state", "resolution", "notes"], version))
+    except TransactWriteError as exc:
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        if not any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            if exc.cause_response_code in TRANSIENT_AWS_CODES or any(
+                    r is not None and r.code in ("TransactionConflict", "ThrottlingError") for r in reasons):
+                raise unavailable() from None
+            raise
+        current = EscalationModel.get(e.escalation_id, consistent_read=True)
+        if current.state != "open":
+            raise conflict("This escalation is already resolved.") from None
+        raise conflict("The escalation changed at the same time; read it and try again.") from None
+    return get_escalation(p, e.escalation_id)
