@@ -27,7 +27,16 @@ from tests.records_support import (
     upload_keys,
     visit_body,
 )
-from tests.support import assert_problem
+from tests.support import InProcess, assert_problem, reset_caches
+
+
+@pytest.fixture(scope="module")
+def api():
+    """One moto account for this module (the shared fixture builds a fresh one per test, which costs seconds):
+    every test registers its own clients and reads only their records, so the tests cannot see each other."""
+    with InProcess() as env:
+        yield env
+    reset_caches()
 
 
 def _path(client_id: str, kind: str, record_id: str) -> str:
@@ -204,6 +213,10 @@ def test_invalid_records_name_the_field_and_write_nothing(api):
             assert_problem(r, 422, field, code="validation_failed")
     for bad_id in ("not-a-uuid", "123", new_id().replace("-", ""), "{" + new_id() + "}"):
         assert_problem(api.put(_path(cid, "checkins", bad_id), "pk.andi", checkin_body()), 422, "id")
+    for kind in ("checkins", "visits"):
+        assert_problem(api.put(_path(cid, kind, new_id()), "pk.andi", raw=b"{"), 400)
+        assert_problem(api.put(_path(cid, kind, new_id()), "pk.andi", raw=b"[]"), 422, "body")
+        assert_problem(api.put(_path(cid, kind, new_id()), "pk.andi", raw=b""), 422, "body")
     assert _state(cid) == before
     # The edges are accepted: the first minute of supervision, and now + 4 minutes of clock skew.
     soon = (datetime.now(UTC) + timedelta(minutes=4)).isoformat()
@@ -395,8 +408,19 @@ def test_a_replay_finishes_an_interrupted_photo_copy(api, monkeypatch):
     assert api.put(_path(cid, "checkins", rid), "pk.andi", body).body == replay.body
 
 
-@pytest.mark.parametrize("kind", ["checkins", "visits"])
-def test_non_json_and_empty_bodies_are_problems(api, kind):
-    cid = new_client(api)
-    assert_problem(api.put(_path(cid, kind, new_id()), "pk.andi", raw=b"{"), 400)
-    assert_problem(api.put(_path(cid, kind, new_id()), "pk.andi", raw=b"[]"), 422, "body")
+
+def test_benchmark_runs_and_counts_one_dynamodb_write_per_put(api):
+    """The benchmark (`make bench`) in two iterations; its request counts are the write-path budget."""
+    from bench import records_bench
+
+    results = records_bench.run(iterations=2, warmup=0, env=api)
+    requests = results["requests"]
+    assert requests["checkin, no photos"]["by_operation"] == {"dynamodb.GetItem": 1,
+                                                              "dynamodb.TransactWriteItems": 1}
+    assert requests["checkin, two photos"]["by_operation"] == {
+        "dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1, "s3.HeadObject": 2, "s3.CopyObject": 2}
+    assert requests["visit, two JPEG photos"]["by_operation"]["s3.GetObject"] == 2
+    for name in ("checkin, no photos", "checkin, two photos"):  # the baseline makes the same requests
+        assert requests[f"baseline {name}"]["by_operation"] == requests[name]["by_operation"]
+    assert set(results["timing_ms"]) == {"no photos", "two photos"}
+    assert "ratio" in records_bench.report(results)

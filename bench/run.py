@@ -1,0 +1,17 @@
+"""`make bench`: run every benchmark and print its report."""
+
+from __future__ import annotations
+
+from bench import records_bench
+
+BENCHMARKS = (records_bench,)
+
+
+def main() -> None:
+    for module in BENCHMARKS:
+        module.main([])
+        print()
+
+
+if __name__ == "__main__":
+    main()
