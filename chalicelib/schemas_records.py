@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, PlainValidator, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema
 
 from chalicelib.adapters.storage import MAX_PHOTO_BYTES
 from chalicelib.schemas import LongText, Name, Strict
@@ -81,3 +81,81 @@ class UploadFile(Strict):
 class UploadRequest(Strict):
     client_id: UUID
     files: Annotated[list[UploadFile], Field(min_length=1, max_length=MAX_PHOTOS)]
+
+
+# ----- responses (for the OpenAPI document; the services build the bodies) ---------------------------
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _RecordOut(_Out):
+    id: str = Field(description="The UUID the app chose")
+    client_id: str
+    notes: str | None
+    photos: list[str] = Field(description="The upload keys as sent (under pending/)")
+    stored_photos: list[str] = Field(description="Where the photos are kept (photos/...), in the order of photos")
+    recorded_by: str
+    recorded_at: str = Field(description="RFC 3339, UTC: when the server first stored the record")
+    version: Literal[1]
+
+
+class CheckinOut(_RecordOut):
+    occurred_at: str = Field(description="RFC 3339, UTC")
+    channel: Channel
+    outcome: Outcome
+
+
+class GpsFixOut(_Out):
+    lat: float
+    lon: float
+    accuracy_m: float
+
+
+class MetOut(_Out):
+    role: MetRole
+    name: str | None
+
+
+class PhotoEvidenceOut(_Out):
+    key: str
+    taken_at: str | None = Field(description="EXIF capture time, RFC 3339 UTC")
+    lat: float | None
+    lon: float | None
+    distance_from_claimed_m: int | None
+    minutes_from_claimed: int | None
+    flags: list[Literal["time_mismatch", "place_mismatch", "no_exif"]] = Field(
+        description="Flags only: a mismatch never rejects the visit")
+
+
+class VisitOut(_RecordOut):
+    visited_at: str = Field(description="RFC 3339, UTC")
+    location: GpsFixOut
+    client_present: bool
+    met: list[MetOut]
+    notes: str  # type: ignore[assignment]
+    distance_m: int | None = Field(description="Metres from the client's registered location; null without one")
+    location_check: Literal["ok", "far", "low_accuracy", "unknown"] = Field(
+        description="ok: within 300 m + accuracy_m; low_accuracy: accuracy_m > 100; unknown: no registered location")
+    photo_evidence: list[PhotoEvidenceOut] = Field(description="EXIF time and place of each JPEG photo")
+
+
+class CheckinList(_Out):
+    items: list[CheckinOut]
+    next_cursor: str | None
+
+
+class VisitList(_Out):
+    items: list[VisitOut]
+    next_cursor: str | None
+
+
+class UploadOut(_Out):
+    key: str = Field(description="pending/<bapas_id>/<client_id>/<uuid>.<ext>: put it in the record's photos")
+    url: str = Field(description="POST the file here as multipart/form-data")
+    fields: dict[str, str] = Field(description="Form fields to send before the file (policy, signature, key ...)")
+    expires_at: str = Field(description="RFC 3339: the upload must start before this (15 minutes)")
+
+
+class UploadsOut(_Out):
+    uploads: list[UploadOut]

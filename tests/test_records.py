@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.storage import MAX_PHOTO_BYTES
+from chalicelib.schemas_records import CheckinOut, UploadsOut, VisitOut
 from tests.records_support import (
     HOME,
     audits_of,
@@ -65,6 +66,7 @@ def test_checkin_is_created_once_and_replayed_with_the_same_body(api):
     occurred = datetime.fromisoformat(body["occurred_at"])
     assert datetime.fromisoformat(got["occurred_at"]) == occurred and got["occurred_at"].endswith("+00:00")
     assert first.headers["location"] == f"/v1/clients/{cid}/checkins/{rid}"
+    CheckinOut.model_validate(got)  # what the OpenAPI document says
 
     before = _state(cid)
     # The same record sent again (a retry after a lost response), even with another offset and key order:
@@ -266,6 +268,7 @@ def test_presigned_post_policy_enforces_key_type_size_and_expiry(api):
     cid = new_client(api)
     issued_at = datetime.now(UTC)
     uploads = upload_keys(api, "pk.andi", cid, "image/jpeg", "image/heic", "image/webp", "image/png")
+    UploadsOut.model_validate({"uploads": uploads})
     assert len({u["key"] for u in uploads}) == 4
     for upload, (content_type, ext) in zip(uploads, [("image/jpeg", "jpg"), ("image/heic", "heic"),
                                                     ("image/webp", "webp"), ("image/png", "png")], strict=True):
@@ -333,6 +336,7 @@ def test_visit_reports_distance_location_check_and_photo_evidence(api):
     assert near["distance_from_claimed_m"] == 222
     assert far["key"] == keys[2] and sorted(far["flags"]) == ["place_mismatch", "time_mismatch"]
     assert all(object_exists(k) for k in got["stored_photos"])
+    VisitOut.model_validate(got)  # what the OpenAPI document says
 
     low = api.put(_path(cid, "visits", new_id()), "pk.andi",
                   visit_body(location={"lat": HOME[0] + 0.05, "lon": HOME[1], "accuracy_m": 150}))

@@ -3,13 +3,26 @@
 from chalice import Blueprint
 
 from chalicelib.domain.timeutil import now_utc
-from chalicelib.http import body_model, json_response, page_params, principal, query_params, route
-from chalicelib.schemas_records import CheckinBody, UploadRequest, VisitBody
+from chalicelib.http import QueryParam, body_model, json_response, page_params, principal, query_params, route
+from chalicelib.schemas_records import (
+    CheckinBody,
+    CheckinList,
+    CheckinOut,
+    UploadRequest,
+    UploadsOut,
+    VisitBody,
+    VisitList,
+    VisitOut,
+)
 from chalicelib.services import records
 
 bp = Blueprint(__name__)
 
 WRITERS = ["pk", "coordinator"]
+TAG = "field records"
+PAGING = (QueryParam("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+          QueryParam("cursor", "next_cursor of the previous page", {"type": "string"}))
+PUT_DOC = {"status": (201, 200), "errors": (409,), "headers": ("ETag", "Location"), "tag": TAG}
 
 
 def _created(result: dict, status: int, collection: str) -> object:
@@ -17,35 +30,55 @@ def _created(result: dict, status: int, collection: str) -> object:
     return json_response(result, status, {"ETag": f'"{result["version"]}"', "Location": location})
 
 
-@route(bp, "/v1/clients/{client_id}/checkins/{record_id}", methods=["PUT"], roles=WRITERS)
+@route(bp, "/v1/clients/{client_id}/checkins/{record_id}", methods=["PUT"], roles=WRITERS, request=CheckinBody,
+       response=CheckinOut, **PUT_DOC)
 def put_checkin(client_id, record_id):
+    """Record a supervision contact (lapor diri / konseling) under the app's UUID: 201, or 200 for a replay.
+
+    The same body again returns the stored record (200); another body on that id is 409 and changes nothing.
+    `photos` are keys from POST /v1/uploads for this client, uploaded before the PUT.
+    """
     record_id = records.parse_record_id(record_id)
     body = body_model(bp.current_request, CheckinBody)
     result, status = records.put_checkin(principal(), client_id, record_id, body, now_utc())
     return _created(result, status, "checkins")
 
 
-@route(bp, "/v1/clients/{client_id}/visits/{record_id}", methods=["PUT"], roles=WRITERS)
+@route(bp, "/v1/clients/{client_id}/visits/{record_id}", methods=["PUT"], roles=WRITERS, request=VisitBody,
+       response=VisitOut, **PUT_DOC)
 def put_visit(client_id, record_id):
+    """Record a home visit under the app's UUID, with its distance and location check: 201, or 200 for a replay.
+
+    The same body again returns the stored record (200); another body on that id is 409 and changes nothing.
+    The EXIF time and GPS of JPEG photos are compared with the visit (flags only, never a rejection).
+    """
     record_id = records.parse_record_id(record_id)
     body = body_model(bp.current_request, VisitBody)
     result, status = records.put_visit(principal(), client_id, record_id, body, now_utc())
     return _created(result, status, "visits")
 
 
-@route(bp, "/v1/clients/{client_id}/checkins")
+@route(bp, "/v1/clients/{client_id}/checkins", response=CheckinList, query=PAGING, tag=TAG)
 def list_checkins(client_id):
+    """List a client's check-ins, newest first."""
     params = query_params(bp.current_request)
     return json_response(records.list_records(principal(), client_id, records.CHECKIN, page_params(params)))
 
 
-@route(bp, "/v1/clients/{client_id}/visits")
+@route(bp, "/v1/clients/{client_id}/visits", response=VisitList, query=PAGING, tag=TAG)
 def list_visits(client_id):
+    """List a client's home visits, newest first."""
     params = query_params(bp.current_request)
     return json_response(records.list_records(principal(), client_id, records.VISIT, page_params(params)))
 
 
-@route(bp, "/v1/uploads", methods=["POST"], roles=WRITERS)
+@route(bp, "/v1/uploads", methods=["POST"], roles=WRITERS, request=UploadRequest, response=UploadsOut,
+       tag=TAG)
 def create_uploads():
+    """Get presigned S3 POSTs for up to 10 photos of a client (JPEG, PNG, HEIC, WebP; 1 B to 10 MiB each).
+
+    Each upload allows exactly its key and declared Content-Type and expires after 15 minutes. Uploads that
+    no record references are deleted after two days.
+    """
     body = body_model(bp.current_request, UploadRequest)
     return json_response(records.create_uploads(principal(), body, now_utc()))
