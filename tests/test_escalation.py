@@ -138,23 +138,6 @@ def _assert_compliance_agrees(got: dict, client_id: str) -> None:
     assert got == rules.evaluate(schedule_of(item, "Asia/Jakarta"), contacts, datetime.now(UTC)).to_api()
 
 
-def test_client_compliance_agrees_with_the_rules_module_in_every_state(api):
-    today = today_wib()
-    start = today - timedelta(days=30)
-    missed = register(api, start)
-    checkin(api, missed, at_wib(start + timedelta(days=2), 9))
-    checkin(api, missed, at_wib(start + timedelta(days=16), 9), outcome="excused")
-    checkin(api, missed, datetime.now(UTC) - timedelta(hours=1), outcome="no_answer")
-    due = register(api, today - timedelta(days=2))
-    dead = register(api, today - timedelta(days=2))
-    checkin(api, dead, datetime.now(UTC) - timedelta(hours=1), outcome="number_inactive")
-    expected = {missed: ("missed", 2), due: ("due", 0), dead: ("unreachable", 0)}  # missed: weeks 2 and 4
-    for cid, (state, streak) in expected.items():
-        got = api.get(f"/v1/clients/{cid}", "pk.andi").json["compliance"]
-        assert (got["state"], got["consecutive_missed"]) == (state, streak)
-        _assert_compliance_agrees(got, cid)
-
-
 # ----- concurrency and crashes ------------------------------------------------------------------------------
 
 def test_two_runs_and_two_workers_at_once_open_one_escalation_and_send_once(api):
@@ -313,12 +296,15 @@ def test_the_run_reads_the_due_index_only_and_moves_due_at(api):
     missed = [register(api, today - timedelta(days=10)) for _ in range(3)]  # `missed`; due when week 2 closes
     fresh = register(api, today)
     ending = register(api, today - timedelta(days=175))  # a 180-day period that ends in five days
+    corrupt = unreachable_client(api)
+    ClientModel(corrupt).update(actions=[ClientModel.contacts.set(["not a fact"])])  # must not stop the run
     assert _item(missed[0]).due_at == at_wib(today + timedelta(days=4), 0).astimezone(UTC).isoformat()
 
     with dynamodb_calls() as run_calls:
         summary = escalation.run(as_of)
     assert run_calls["Scan"] == 0
-    assert (summary["due"], summary["unreachable"], summary["enqueued"]) == (3, 3, 3)  # incl. the ending one
+    assert (summary["due"], summary["unreachable"], summary["enqueued"]) == (4, 3, 3)  # incl. the ending one
+    assert summary["errors"] == 1 and _item(corrupt).due_at < as_of.astimezone(UTC).isoformat()  # still due
     assert run_calls["Query"] == 8  # one per due-index shard (a page each here)
     assert run_calls["UpdateItem"] == 3  # due_at moved forward: one write per due client
     with dynamodb_calls() as worker_calls:
@@ -425,6 +411,26 @@ def test_escalation_and_task_api_scoping_resolve_and_paging(api):
     assert_problem(api.get("/v1/tasks?officer=pk.andi", "pk.budi"), 403)
     assert_problem(api.get("/v1/tasks?state=closed", "pk.budi"), 422, "state")
     assert api.get("/v1/tasks", "pk.citra").json["items"] == []
+
+    _check_compliance_in_every_state(api)
+
+
+def _check_compliance_in_every_state(api) -> None:
+    """`compliance` in GET /v1/clients/{id} agrees with the rules module whatever the state."""
+    today = today_wib()
+    start = today - timedelta(days=30)
+    missed = register(api, start)
+    checkin(api, missed, at_wib(start + timedelta(days=2), 9))
+    checkin(api, missed, at_wib(start + timedelta(days=16), 9), outcome="excused")
+    checkin(api, missed, datetime.now(UTC) - timedelta(hours=1), outcome="no_answer")
+    due = register(api, today - timedelta(days=2))
+    dead = register(api, today - timedelta(days=2))
+    checkin(api, dead, datetime.now(UTC) - timedelta(hours=1), outcome="number_inactive")
+    expected = {missed: ("missed", 2), due: ("due", 0), dead: ("unreachable", 0)}  # missed: weeks 2 and 4
+    for cid, (state, streak) in expected.items():
+        got = api.get(f"/v1/clients/{cid}", "pk.andi").json["compliance"]
+        assert (got["state"], got["consecutive_missed"]) == (state, streak)
+        _assert_compliance_agrees(got, cid)
 
 
 @pytest.mark.parametrize("body", ['{"client_id": 1}', "[]", '{"client_id": "x", "episode_started_at": "y"}',

@@ -41,6 +41,7 @@ from chalicelib.config import settings
 from chalicelib.domain import compliance as rules
 from chalicelib.domain import notices
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
+from chalicelib.errors import Problem
 from chalicelib.http import TRANSIENT_AWS_CODES
 from chalicelib.obs import logger, metrics
 from chalicelib.services.clients import contacts_of, due_shard, evaluate_client
@@ -100,7 +101,12 @@ def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None) -> dict[
     for shard in range(settings().due_shards):
         for item in ClientModel.due_index.query(str(shard), ClientModel.due_at <= stamp, page_size=100):
             stats["due"] += 1
-            batch.append(_decide(item, as_of, stats))
+            try:
+                batch.append(_decide(item, as_of, stats))
+            except (ValueError, Problem) as exc:  # a corrupt fact, an unknown Bapas: the run goes on without it
+                stats["errors"] += 1  # and the client stays due, so it is tried again (and seen) every day
+                logger.error("client not evaluated", extra={"client_id": item.client_id, "error": type(exc).__name__})
+                continue
             if len(batch) == SQS_BATCH:
                 _flush(batch, stats)
                 batch = []
@@ -112,10 +118,11 @@ def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None) -> dict[
     _flush(batch, stats)
     summary = {"as_of": stamp, "stopped_early": stopped_early,
                **{k: stats[k] for k in ("due", "unreachable", "enqueued", "already_escalated", "moved", "ended",
-                                        "moved_by_other", "enqueue_failed")}}
+                                        "moved_by_other", "enqueue_failed", "errors")}}
     logger.info("escalation run", extra=summary)
     metrics.add_metric(name="DueClients", unit=MetricUnit.Count, value=stats["due"])
     metrics.add_metric(name="EscalationsEnqueued", unit=MetricUnit.Count, value=stats["enqueued"])
+    metrics.add_metric(name="EscalationRunErrors", unit=MetricUnit.Count, value=stats["errors"])
     metrics.flush_metrics()
     return summary
 
