@@ -5,6 +5,7 @@ from chalice import Chalice, Cron
 import chalicelib.api.records as records_api
 from chalicelib.api import clients, core
 from chalicelib.api import escalations as escalation_api
+from chalicelib.api import reports as reports_api
 from chalicelib.http import gate
 
 app = Chalice(app_name="pantau", configure_logs=False)  # Powertools Logger owns logging: no doubled lines
@@ -13,6 +14,7 @@ app.register_blueprint(core.bp)
 app.register_blueprint(clients.bp)
 app.register_blueprint(escalation_api.bp)
 app.register_blueprint(records_api.bp)
+app.register_blueprint(reports_api.bp)
 
 
 @app.schedule(Cron(0, 18, "*", "*", "?", "*"))  # 18:00 UTC = 01:00 WIB, every day

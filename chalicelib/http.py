@@ -11,6 +11,7 @@ import base64
 import binascii
 import contextvars
 import functools
+import inspect
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -67,6 +68,7 @@ class RouteDoc:
     errors: tuple[int, ...]
     tag: str
     headers: tuple[str, ...] = ()
+    description: str = ""  # the docstring after its first line
 
 
 # (resource path, method) -> policy. A route missing here is refused by the gate.
@@ -88,12 +90,13 @@ def route(bp: Blueprint, path: str, methods: Iterable[str] = ("GET",), roles: It
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         summary = (fn.__doc__ or fn.__name__.replace("_", " ")).strip().splitlines()[0]
+        description = inspect.cleandoc(fn.__doc__ or "").partition("\n")[2].strip()
         for method in methods:
             policy = RoutePolicy(roles=roles, public=public, writes=method != "GET")
             POLICY[(path, method)] = policy
             ROUTES[(path, method)] = RouteDoc(path, method, summary, policy, request, response, tuple(status),
                                               tuple(query), tuple(errors), tag or path.split("/")[2],
-                                              tuple(headers))
+                                              tuple(headers), description)
 
         @functools.wraps(fn)
         def view(**kwargs: Any) -> Any:

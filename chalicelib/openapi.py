@@ -68,7 +68,7 @@ def build() -> dict[str, Any]:
     for (path, method), doc in sorted(ROUTES.items()):
         op: dict[str, Any] = {"operationId": _operation_id(doc), "summary": doc.summary, "tags": [doc.tag]}
         roles = "public" if doc.policy.public else ", ".join(doc.policy.roles)
-        op["description"] = f"Roles: {roles}."
+        op["description"] = f"Roles: {roles}." + (f"\n\n{doc.description}" if doc.description else "")
         params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                   for name in re.findall(r"{(\w+)}", path)]
         params += [{"name": q.name, "in": "query", "required": q.required, "description": q.description,

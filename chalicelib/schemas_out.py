@@ -70,6 +70,13 @@ class ComplianceOut(Out):
     next_due: str | None = Field(description="YYYY-MM-DD in the Bapas time zone")
 
 
+class ProgressStatusOut(Out):
+    overdue: int = Field(description="Due progress reports not written (see domain/progress.py)")
+    next_due: str | None = Field(description="YYYY-MM-DD: the next report's due date; null when none is left")
+    next_period_start: str | None = Field(description="YYYY-MM-DD: the first date the next report covers")
+    next_stage: Stage | None
+
+
 class ClientOut(Out):
     id: str
     bapas_id: str
@@ -85,6 +92,7 @@ class ClientOut(Out):
     offence: str | None
     notes: str | None
     compliance: ComplianceOut
+    progress_reports: ProgressStatusOut
     open_escalation_id: str | None = Field(description="The open escalation of the client's unreachable episode")
     version: int
     created_at: str

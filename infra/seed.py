@@ -131,4 +131,56 @@ def seed_via_api(api_url: str, region: str, client_id: str, today: date) -> dict
             r.raise_for_status()
             ids.append(r.json()["id"])
         created[bapas_id] = ids
+    seed_history(api_url, region, client_id, today, created)
     return created
+
+
+# ----- history: check-ins, visits, progress reports and an escalation, so the reports show something ----------
+
+# Per demo client (by its index in `demo_clients`): (kind, day after supervision start, details). The patterns
+# give every state: 0 due, 1 compliant, 2 due, 3 missed, 4 unreachable (escalated below), 5 compliant.
+HISTORY: dict[int, tuple[tuple[str, int, dict[str, Any]], ...]] = {
+    0: (("checkins", 1, {"outcome": "completed"}), ("checkins", 8, {"outcome": "completed"})),
+    1: (("checkins", 2, {"outcome": "completed"}), ("visits", 10, {"client_present": True})),
+    2: (("checkins", 5, {"outcome": "completed"}), ("checkins", 31, {"outcome": "no_answer"})),
+    3: (("visits", 35, {"client_present": False}),),
+    4: tuple(("checkins", d, {"outcome": "completed"}) for d in (1, 8, 15)),
+    5: (("visits", 3, {"client_present": True}), ("checkins", 33, {"outcome": "completed"}),
+        ("progress-reports", 31, {"period": (0, 29)})),
+}
+
+
+def _history_body(kind: str, at: str, start: date, details: dict[str, Any], location: dict[str, float]) -> dict:
+    if kind == "checkins":
+        return {"occurred_at": at, "channel": "video_call", "outcome": details["outcome"], "notes": "Lapor diri."}
+    if kind == "visits":
+        return {"visited_at": at, "location": {**location, "accuracy_m": 15},
+                "client_present": details["client_present"], "met": [{"role": "family"}], "notes": "Kunjungan rumah."}
+    first, last = (start + timedelta(days=d) for d in details["period"])
+    return {"stage": "awal", "period_start": first.isoformat(), "period_end": last.isoformat(),
+            "assessment_summary": "Klien kooperatif dan rutin lapor diri.",
+            "criminogenic_factors": "Lingkungan pergaulan lama; belum bekerja tetap.",
+            "recommended_program": "Pelatihan kerja (bengkel) dan konseling keluarga", "submitted_at": at}
+
+
+def seed_history(api_url: str, region: str, client_id: str, today: date, created: dict[str, list[str]]) -> None:
+    """Record the demo history as the PKs would (over the API), then run the daily escalation in-process."""
+    import uuid
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    tokens = {u.username: login(region, client_id, u.username) for u in USERS if u.role == "pk"}
+    for bapas_id, _, tz in BAPAS:
+        for i, (body, cid) in enumerate(zip(demo_clients(bapas_id, today), created[bapas_id], strict=True)):
+            start = date.fromisoformat(body["supervision_start"])
+            location = body["address"]["location"]
+            headers = {"Authorization": f"Bearer {tokens[body['officer']]}"}
+            for kind, day, details in HISTORY.get(i, ()):
+                at = datetime.combine(start + timedelta(days=day), time(10), ZoneInfo(tz)).isoformat()
+                r = requests.put(f"{api_url}/v1/clients/{cid}/{kind}/{uuid.uuid4()}", headers=headers, timeout=30,
+                                 json=_history_body(kind, at, start, details, location))
+                r.raise_for_status()
+    from chalicelib.domain.timeutil import now_utc, to_rfc3339
+    from infra.invoke import invoke
+
+    invoke("escalate_unreachable", to_rfc3339(now_utc()))  # opens the escalations of the two clients 4

@@ -89,6 +89,8 @@ class ClientModel(Model):
     due_shard = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     open_escalation_id = UnicodeAttribute(null=True)
+    # Progress-report facts: "<UTC submitted_at>|<period_start>|<period_end>|<record key>" (domain/progress.py).
+    progress_reports = ListAttribute(of=UnicodeAttribute, null=True)
 
     bapas_index = ClientBapasIndex()
     officer_index = ClientOfficerIndex()
@@ -134,6 +136,16 @@ class RecordTimeIndex(LocalSecondaryIndex):
     kind_time = UnicodeAttribute(range_key=True)
 
 
+class RecordAllTimeIndex(LocalSecondaryIndex):
+    """A client's records of every kind, by time (the timeline): `time_key` = "<UTC time>#<kind>#<id>"."""
+
+    class Meta(_GsiMeta):
+        index_name = "time-index"
+
+    client_id = UnicodeAttribute(hash_key=True)
+    time_key = UnicodeAttribute(range_key=True)
+
+
 class RecordModel(Model):
     """Field records made offline by the app (check-ins, visits, progress reports), keyed by their ids."""
 
@@ -150,8 +162,10 @@ class RecordModel(Model):
     version = NumberAttribute()
     # The exact JSON body answered on creation, answered again on every identical replay and in lists.
     response = UnicodeAttribute(null=True)
+    time_key = UnicodeAttribute(null=True)
 
     time_index = RecordTimeIndex()
+    all_time_index = RecordAllTimeIndex()
 
 
 class EscalationBapasIndex(GlobalSecondaryIndex):
@@ -172,6 +186,26 @@ class EscalationOfficerIndex(GlobalSecondaryIndex):
 
     officer_key = UnicodeAttribute(hash_key=True)
     state_opened = UnicodeAttribute(range_key=True)
+
+
+class EscalationClientIndex(GlobalSecondaryIndex):
+    """A client's escalations by opening time (the client's timeline)."""
+
+    class Meta(_GsiMeta):
+        index_name = "client-index"
+
+    client_id = UnicodeAttribute(hash_key=True)
+    opened_at = UnicodeAttribute(range_key=True)
+
+
+class EscalationResolvedIndex(GlobalSecondaryIndex):
+    """Sparse: a Bapas's resolved escalations by resolution time (the compliance report's resolution times)."""
+
+    class Meta(_GsiMeta):
+        index_name = "bapas-resolved-index"
+
+    bapas_id = UnicodeAttribute(hash_key=True)
+    resolved_at = UnicodeAttribute(range_key=True)
 
 
 class EscalationModel(Model):
@@ -201,6 +235,8 @@ class EscalationModel(Model):
 
     bapas_index = EscalationBapasIndex()
     officer_index = EscalationOfficerIndex()
+    client_index = EscalationClientIndex()
+    resolved_index = EscalationResolvedIndex()
 
 
 class NotificationModel(Model):

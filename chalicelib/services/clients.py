@@ -14,6 +14,7 @@ from chalicelib.adapters.tables import ClientModel
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain import compliance as rules
+from chalicelib.domain import progress
 from chalicelib.domain.clients import default_interval, local_today, stage_on
 from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
@@ -57,6 +58,13 @@ def evaluate_client(item: ClientModel, tz: str, now: datetime) -> rules.Complian
     return rules.evaluate(schedule_of(item, tz), contacts_of(item), now)
 
 
+def progress_of(item: ClientModel, tz: str, now: datetime) -> progress.Status:
+    """Overdue and next progress reports, from the facts on the client item (no record is read)."""
+    reports = [progress.parse_fact(fact) for fact in item.progress_reports or []]
+    return progress.evaluate(date.fromisoformat(item.supervision_start), date.fromisoformat(item.supervision_end),
+                             reports, now, local_today(now, tz))
+
+
 def due_shard(client_id: str) -> str:
     return str(uuid.UUID(client_id).int % settings().due_shards)
 
@@ -97,6 +105,7 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
         "offence": item.offence,
         "notes": item.notes,
         "compliance": result.to_api(),
+        "progress_reports": progress_of(item, tz, now).to_api(),
         "open_escalation_id": item.open_escalation_id,
         "version": int(item.version),
         "created_at": item.created_at,

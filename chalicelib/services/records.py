@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,18 +33,20 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.adapters import storage
 from chalicelib.adapters.tables import ClientModel, RecordModel
 from chalicelib.auth import Principal
-from chalicelib.domain import compliance, geo
+from chalicelib.domain import compliance, geo, progress
+from chalicelib.domain.clients import stage_on
 from chalicelib.domain.photo_evidence import EXIF_PREFIX_BYTES, evaluate_photo
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import FieldError, Problem, conflict, field_error, unavailable, validation_failed
 from chalicelib.http import Page, encode_cursor
 from chalicelib.obs import logger
 from chalicelib.schemas_records import CheckinBody, UploadRequest, VisitBody
+from chalicelib.schemas_reports import ProgressReportBody
 from chalicelib.services.clients import due_fields, evaluate_client, load_client
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
 
-CHECKIN, VISIT = "checkin", "visit"
-KINDS = (CHECKIN, VISIT)
+CHECKIN, VISIT, PROGRESS = "checkin", "visit", "progress_report"
+KINDS = (CHECKIN, VISIT, PROGRESS)
 FUTURE_SKEW = timedelta(minutes=5)
 _RECORD_ID_MESSAGE = "must be a UUID (8-4-4-4-12 hexadecimal digits)"
 # Cancellation reasons (or error codes) after which the same PUT may simply be sent again.
@@ -79,7 +81,7 @@ class _Draft:
     time_field: str
     at: datetime
     body: dict[str, Any]
-    contact: compliance.ContactKind
+    contact: compliance.ContactKind | None  # None for a progress report: not a supervision contact
     fields_sent: tuple[str, ...]
 
     @property
@@ -121,6 +123,20 @@ def _visit_draft(record_id: str, body: VisitBody) -> _Draft:
                   tuple(sorted(body.model_fields_set)))
 
 
+def _progress_draft(record_id: str, body: ProgressReportBody) -> _Draft:
+    normal = {
+        "stage": body.stage,
+        "period_start": body.period_start.isoformat(),
+        "period_end": body.period_end.isoformat(),
+        "assessment_summary": body.assessment_summary,
+        "criminogenic_factors": body.criminogenic_factors,
+        "recommended_program": body.recommended_program,
+        "submitted_at": to_rfc3339(body.submitted_at),
+    }
+    return _Draft(PROGRESS, record_id, "submitted_at", body.submitted_at, normal, None,
+                  tuple(sorted(body.model_fields_set)))
+
+
 # ----- use cases -----------------------------------------------------------------------------------
 
 def put_checkin(p: Principal, client_id: str, record_id: str, body: CheckinBody,
@@ -133,11 +149,18 @@ def put_visit(p: Principal, client_id: str, record_id: str, body: VisitBody,
     return _put(p, client_id, _visit_draft(parse_record_id(record_id), body), now)
 
 
+def put_progress_report(p: Principal, client_id: str, record_id: str, body: ProgressReportBody,
+                        now: datetime) -> tuple[dict[str, Any], int]:
+    return _put(p, client_id, _progress_draft(parse_record_id(record_id), body), now)
+
+
 def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[dict[str, Any], int]:
     client = load_client(p, client_id, write=True)
     tz = BAPAS.timezone(client.bapas_id)
     try:
         _check_time(draft, client, tz, now)
+        if draft.kind == PROGRESS:
+            _check_report_period(draft, client, tz)
         objects = _check_photos(client, draft.photos)
     except Problem as problem:
         # A replay whose photos were meanwhile kept and expired, or whose client's period has since moved,
@@ -154,6 +177,7 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[di
         draft.record_key,
         kind=draft.kind,
         kind_time=f"{draft.kind}#{draft.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{draft.record_id}",
+        time_key=f"{draft.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{draft.kind}#{draft.record_id}",  # the timeline
         bapas_id=client.bapas_id,
         body_hash=draft.body_hash,
         data=response,
@@ -162,8 +186,12 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[di
         version=1,
         response=text,
     )
-    fact = f"{to_rfc3339(draft.at)}|{draft.contact.value}|{draft.record_key}"
-    actions = [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))]
+    if draft.contact is None:  # a progress report: its fact for the due rule (domain/progress.py)
+        fact = progress.fact(to_rfc3339(draft.at), *_report_period(draft), draft.record_key)
+        actions = [ClientModel.progress_reports.set((ClientModel.progress_reports | []).append([fact]))]
+    else:
+        fact = f"{to_rfc3339(draft.at)}|{draft.contact.value}|{draft.record_key}"
+        actions = [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))]
     if draft.contact is compliance.ContactKind.INACTIVE:
         shard, _ = due_fields(client_id, evaluate_client(client, tz, now))
         if shard is not None:  # a period that has ended has no window left to escalate in
@@ -233,6 +261,29 @@ def _check_time(draft: _Draft, client: ClientModel, tz: str, now: datetime) -> N
         raise field_error(draft.time_field, f"may not be before the supervision start ({client.supervision_start})")
 
 
+def _report_period(draft: _Draft) -> tuple[date, date]:
+    return date.fromisoformat(draft.body["period_start"]), date.fromisoformat(draft.body["period_end"])
+
+
+def _check_report_period(draft: _Draft, client: ClientModel, tz: str) -> None:
+    """The period lies within the supervision, ends by the submission date, and `stage` is its end's stage."""
+    first, last = _report_period(draft)
+    start, end = date.fromisoformat(client.supervision_start), date.fromisoformat(client.supervision_end)
+    errors = []
+    if first < start:
+        errors.append(FieldError("period_start", f"may not be before the supervision start ({start})"))
+    if last < first:
+        errors.append(FieldError("period_end", "may not be before period_start"))
+    elif last > end:
+        errors.append(FieldError("period_end", f"may not be after the supervision end ({end})"))
+    elif last > draft.at.astimezone(ZoneInfo(tz)).date():
+        errors.append(FieldError("period_end", "may not be after the submission date"))
+    elif draft.body["stage"] != stage_on(start, end, last).value:
+        errors.append(FieldError("stage", f"must be {stage_on(start, end, last).value}: the stage of period_end"))
+    if errors:
+        raise validation_failed(errors)
+
+
 def _check_photos(client: ClientModel, keys: list[str]) -> list[storage.StoredObject]:
     """Every key was issued for this client and its object exists (one HEAD each); 422 on `photos[i]`."""
     errors: list[FieldError] = []
@@ -281,7 +332,8 @@ def _keep_photos(pending_keys: list[str], final_keys: list[str], replay: bool) -
 def _response(p: Principal, client: ClientModel, draft: _Draft, objects: list[storage.StoredObject], tz: str,
               now: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {"id": draft.record_id, "client_id": client.client_id, **draft.body}
-    out["stored_photos"] = [storage.parse_pending_key(o.key).final_key for o in objects]  # type: ignore[union-attr]
+    if draft.kind != PROGRESS:
+        out["stored_photos"] = [storage.parse_pending_key(o.key).final_key for o in objects]  # type: ignore[union-attr]
     if draft.kind == VISIT:
         fix = draft.body["location"]
         distance, check = geo.check_location(_registered_location(client), (fix["lat"], fix["lon"]),

@@ -1,0 +1,162 @@
+"""Progress reports (Laporan Perkembangan Pembimbingan): when they are due and which are overdue.
+
+Pure domain logic (standard library only), like `compliance.py`.
+
+Due periods
+    The supervision period is cut into its three stages by `clients.stage_bounds` (awal, lanjutan, akhir:
+    thirds of the period, inclusive local dates). Each stage is cut into *due periods* of 30 days counted
+    from the stage's first date; the last one is truncated at the stage's last date:
+
+        period k of a stage [first, last] covers [first + 30k, min(first + 30k + 29, last)]
+
+    and its *due date* is its last date. So a report is due every 30 days within a stage ("monthly") and
+    on the last date of every stage ("at the end of each stage"); the periods of all stages tile the whole
+    supervision period with no gap or overlap. Example: a stage 2027-01-01..2027-03-05 (64 days) has the
+    due dates 2027-01-30, 2027-03-01 and 2027-03-05, with periods starting 01-01, 01-31 and 03-02.
+
+Met
+    A due period [period_start, due] is *met* at `as_of` by any report submitted at or before `as_of`
+    whose own period [report.period_start, report.period_end] overlaps it, i.e.
+
+        report.period_start <= due  and  report.period_end >= period_start.
+
+    (The app pre-fills the report's period with the next due period, see `Status.next_period_start`, so a
+    report normally covers exactly one due period; a report covering several periods meets each of them.)
+    A report submitted after `as_of` is not known yet at `as_of` and is ignored, so the rule can be
+    evaluated as of any past instant (the compliance report evaluates it as of the end of its range).
+
+Overdue
+    A due period is *overdue* on local date `today` when its due date is before `today` (the whole due
+    date has passed) and it is not met. A report that comes late still meets it from then on.
+
+Next due
+    The earliest due period that is not met and whose due date is `today` or later; None when there is
+    none (the supervision has ended, or every remaining period is already covered).
+
+The result depends only on the set of reports, never on their order. O(periods + reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from chalicelib.domain.clients import Stage, stage_bounds
+
+PERIOD_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DuePeriod:
+    stage: Stage
+    period_start: date
+    due: date  # the period's last date: the report is due by the end of this local date
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the rule needs of a report: the period it covers and when it was submitted (aware)."""
+
+    period_start: date
+    period_end: date
+    submitted_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.submitted_at.tzinfo is None or self.submitted_at.utcoffset() is None:
+            raise ValueError("submitted_at must be timezone-aware")
+        if self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+
+
+@dataclass(frozen=True)
+class Status:
+    overdue: int
+    overdue_periods: tuple[DuePeriod, ...]
+    next_due: date | None
+    next_period_start: date | None
+    next_stage: Stage | None
+
+    def to_api(self) -> dict[str, object]:
+        """The `progress_reports` object of a client."""
+        return {
+            "overdue": self.overdue,
+            "next_due": None if self.next_due is None else self.next_due.isoformat(),
+            "next_period_start": None if self.next_period_start is None else self.next_period_start.isoformat(),
+            "next_stage": None if self.next_stage is None else self.next_stage.value,
+        }
+
+
+def due_periods(start: date, end: date) -> list[DuePeriod]:
+    """Every due period of a supervision period, in order (see the module docstring)."""
+    if end < start:
+        raise ValueError(f"supervision end {end} is before its start {start}")
+    out = []
+    for stage, first, last in stage_bounds(start, end):
+        period_start = first
+        while period_start <= last:
+            due = min(period_start + timedelta(days=PERIOD_DAYS - 1), last)
+            out.append(DuePeriod(stage, period_start, due))
+            period_start = due + timedelta(days=1)
+    return out
+
+
+def is_met(period: DuePeriod, reports: Iterable[Report], as_of: datetime) -> bool:
+    return any(r.submitted_at <= as_of and r.period_start <= period.due and r.period_end >= period.period_start
+               for r in reports)
+
+
+def evaluate(start: date, end: date, reports: Iterable[Report], as_of: datetime, today: date) -> Status:
+    """Overdue count and next due period at `as_of`; `today` is the local date of `as_of` in the Bapas zone."""
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError("as_of must be timezone-aware")
+    known = sorted((r.period_start, r.period_end) for r in reports if r.submitted_at <= as_of)
+    periods = due_periods(start, end)
+    overdue: list[DuePeriod] = []
+    upcoming: DuePeriod | None = None
+    # Both lists are sorted; `covered` is the union of report periods as disjoint sorted intervals.
+    covered = _union(known)
+    j = 0
+    for period in periods:
+        while j < len(covered) and covered[j][1] < period.period_start:
+            j += 1
+        met = j < len(covered) and covered[j][0] <= period.due
+        if met:
+            continue
+        if period.due < today:
+            overdue.append(period)
+        elif upcoming is None:
+            upcoming = period
+    return Status(
+        overdue=len(overdue),
+        overdue_periods=tuple(overdue),
+        next_due=upcoming.due if upcoming else None,
+        next_period_start=upcoming.period_start if upcoming else None,
+        next_stage=upcoming.stage if upcoming else None,
+    )
+
+
+def _union(intervals: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Sorted, disjoint, non-adjacent-merged union of closed date intervals (input sorted by start)."""
+    out: list[tuple[date, date]] = []
+    for a, b in intervals:
+        if out and a <= out[-1][1]:
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+# ----- the fact kept on the client item ------------------------------------------------------------
+
+def fact(submitted_at_utc: str, period_start: date, period_end: date, record_key: str) -> str:
+    """`"<UTC RFC 3339 submitted_at>|<period_start>|<period_end>|<record key>"`, appended to the client item
+    (`progress_reports`) in the report's own transaction, so the rule runs without reading any record."""
+    return f"{submitted_at_utc}|{period_start.isoformat()}|{period_end.isoformat()}|{record_key}"
+
+
+def parse_fact(text: str) -> Report:
+    submitted, first, last, _ = text.split("|", 3)
+    at = datetime.fromisoformat(submitted.replace("Z", "+00:00"))
+    return Report(date.fromisoformat(first), date.fromisoformat(last), at)

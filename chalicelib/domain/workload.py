@@ -1,0 +1,81 @@
+"""The per-client numbers of the coordinators' compliance report, from the facts on the client item.
+
+Pure domain logic. The report covers the local dates `first..last` (inclusive, Bapas time zone) and is
+evaluated at the instant `as_of` (the end of `last`, or now if that is earlier): facts later than `as_of`
+are not known yet and are ignored.
+
+Check-ins expected vs done
+    The check-in windows (see `compliance.py`) that overlap `first..last` are the ones the report looks at.
+    Of those:
+
+    * *done*: windows with a counted contact (check-in `completed`, or a home visit that found the client)
+      known at `as_of`;
+    * *expected*: windows that are done, plus windows that are closed at `as_of` with neither a counted nor
+      an excused contact (the missed ones). A window still open and not yet met is not expected yet; an
+      excused window is neither expected nor done.
+
+    So done <= expected, and a client who has been seen in every window has done == expected.
+
+Home visits
+    Home visits (record key `visit#...`, the client present or not) whose time falls in `first..last` (local
+    dates) and is known at `as_of`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.compliance import ContactKind, Schedule
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A contact fact as stored on the client item: when, its rule kind, and the record it came from."""
+
+    at: datetime
+    kind: ContactKind
+    record_key: str
+
+    @property
+    def is_visit(self) -> bool:
+        return self.record_key.startswith("visit#")
+
+
+@dataclass(frozen=True)
+class Tally:
+    checkins_expected: int
+    checkins_done: int
+    home_visits: int
+
+
+def tally(schedule: Schedule, facts: Iterable[Fact], first: date, last: date, as_of: datetime) -> Tally:
+    if last < first:
+        raise ValueError("last is before first")
+    zone = ZoneInfo(schedule.tz)
+    facts = [f for f in facts if f.at <= as_of]
+    visits = sum(1 for f in facts if f.is_visit and first <= f.at.astimezone(zone).date() <= last)
+    lo, hi = max(first, schedule.start), min(last, schedule.end)
+    if hi < lo:
+        return Tally(0, 0, visits)
+    i_lo = (lo - schedule.start).days // schedule.interval_days
+    i_hi = (hi - schedule.start).days // schedule.interval_days
+    counted: set[int] = set()
+    excused: set[int] = set()
+    for f in facts:
+        if f.kind not in (ContactKind.COUNTED, ContactKind.EXCUSED):
+            continue
+        window = schedule.window_at(f.at)
+        if window is None or not i_lo <= window.index <= i_hi:
+            continue
+        (counted if f.kind is ContactKind.COUNTED else excused).add(window.index)
+    expected = done = 0
+    for i in range(i_lo, i_hi + 1):
+        if i in counted:
+            expected += 1
+            done += 1
+        elif i not in excused and schedule.window(i).closes_at <= as_of:
+            expected += 1
+    return Tally(expected, done, visits)

@@ -1,0 +1,112 @@
+"""Progress reports, the coordinators' compliance report, the client timeline and the dashboard config:
+the request body and the response shapes (for the OpenAPI document and the tests).
+
+Same style as `schemas.py` / `schemas_records.py`: unknown fields are refused, strings are stripped and
+bounded. Rules that need the client (the period within the supervision, the stage) live in
+`services/records.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from chalicelib.domain.compliance import State
+from chalicelib.schemas import Day, Strict
+from chalicelib.schemas_out import Out
+from chalicelib.schemas_records import Time
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+ProgramText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+ReportStage = Literal["awal", "lanjutan", "akhir"]
+
+
+class ProgressReportBody(Strict):
+    """A Laporan Perkembangan Pembimbingan: the stage and the period it covers, and the PK's assessment."""
+
+    stage: ReportStage = Field(description="The supervision stage of `period_end`")
+    period_start: Day
+    period_end: Day = Field(description="Not before period_start, not after the supervision end nor the "
+                                        "submission date")
+    assessment_summary: Text
+    criminogenic_factors: Text = Field(description="Notes on the criminogenic factors (faktor kriminogen)")
+    recommended_program: ProgramText = Field(description="The recommended next program of guidance")
+    submitted_at: Time
+
+
+class ProgressReportOut(Out):
+    id: str
+    client_id: str
+    stage: ReportStage
+    period_start: str
+    period_end: str
+    assessment_summary: str
+    criminogenic_factors: str
+    recommended_program: str
+    submitted_at: str = Field(description="RFC 3339, UTC")
+    recorded_by: str
+    recorded_at: str
+    version: int
+
+
+class ProgressReportList(Out):
+    items: list[ProgressReportOut]
+    next_cursor: str | None
+
+
+# ----- compliance report -------------------------------------------------------------------------------
+
+class StateCounts(Out):
+    compliant: int
+    due: int
+    missed: int
+    unreachable: int
+    ended: int
+
+
+class ReportRow(Out):
+    officer: str | None = Field(description="The PK's username; null on the totals row")
+    caseload: int = Field(description="Clients assigned whose supervision has not ended at as_of")
+    clients: int = Field(description="All clients assigned, ended ones included")
+    clients_by_state: StateCounts
+    checkins_expected: int = Field(description="Check-in windows overlapping the range that are closed or met")
+    checkins_done: int = Field(description="Of those, the windows met with a counted contact")
+    checkin_rate: float | None = Field(description="checkins_done / checkins_expected, null when nothing expected")
+    home_visits: int = Field(description="Home visits in the range")
+    open_escalations: int = Field(description="Escalations open at as_of")
+    overdue_progress_reports: int = Field(description="Due progress reports not written, at as_of")
+    escalations_resolved: int = Field(description="Escalations resolved in the range")
+    median_days_to_resolve: float | None = Field(description="Median days from opening to resolution of those")
+
+
+class ComplianceReportOut(Out):
+    bapas_id: str
+    from_: str = Field(alias="from", description="YYYY-MM-DD, Bapas time zone")
+    to: str
+    as_of: str = Field(description="RFC 3339: the end of `to`, or the time of the request if earlier")
+    officer: str | None
+    officers: list[ReportRow]
+    totals: ReportRow
+
+
+# ----- timeline --------------------------------------------------------------------------------------------
+
+class TimelineEntry(Out):
+    at: str = Field(description="RFC 3339, UTC")
+    kind: Literal["checkin", "visit", "progress_report", "escalation", "change"]
+    id: str
+    data: dict[str, Any] = Field(description="The record as its own GET returns it; for an escalation its state; "
+                                             "for a change the audit entry (who, action, field names)")
+
+
+class TimelineOut(Out):
+    items: list[TimelineEntry]
+    next_cursor: str | None
+
+
+class ConfigOut(Out):
+    region: str
+    user_pool_client_id: str
+    cognito_url: str = Field(description="Where the dashboard sends Cognito InitiateAuth (USER_PASSWORD_AUTH)")
+    states: list[State]

@@ -1,0 +1,289 @@
+"""Coordinator insight: the compliance and workload report per PK, and a client's timeline.
+
+Both are served from indexes, never a Scan:
+
+- the compliance report reads the Bapas's clients from the clients table's `bapas-index` GSI (or one PK's from
+  `officer-index` with `?officer=`): each client item carries its compliance facts (`contacts`) and its
+  progress-report facts (`progress_reports`), appended by the records' own transactions, so no record is read.
+  Escalations come from the escalations table: the open ones from `bapas-state-index` (`open#...`), the ones
+  resolved since the range's start from the sparse `bapas-resolved-index`. Requests: one per 1 MB page of the
+  Bapas's client items, plus one per page of open and of recently resolved escalations (one each, usually):
+  they grow with the size of the Bapas, not with how many times its clients were seen.
+- the timeline merges three newest-first queries: the records table's `time-index` LSI (every check-in,
+  visit and progress report of the client by time), the escalations table's `client-index` GSI, and the
+  client's audit entries (`client#<id>` partition of the audit table: registration and changes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.access import scoped_bapas
+from chalicelib.adapters.tables import AuditModel, ClientModel, EscalationModel, RecordModel
+from chalicelib.auth import Principal
+from chalicelib.domain import compliance as rules
+from chalicelib.domain import workload
+from chalicelib.domain.clients import local_today
+from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
+from chalicelib.errors import FieldError, field_error, validation_failed
+from chalicelib.http import Page, encode_cursor
+from chalicelib.services.clients import client_entity, load_client, progress_of, schedule_of
+from chalicelib.services.common import BAPAS
+
+MAX_RANGE_DAYS = 366
+DEFAULT_RANGE_DAYS = 30
+STATES = tuple(s.value for s in rules.State)
+# Only what the report needs of a client item (the 1 MB page limit still counts whole items).
+REPORT_ATTRIBUTES = ["client_id", "officer", "supervision_start", "supervision_end", "checkin_interval_days",
+                     "contacts", "progress_reports"]
+
+
+# ----- compliance report ---------------------------------------------------------------------------
+
+@dataclass
+class _Row:
+    officer: str | None
+    clients: int = 0
+    by_state: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))
+    expected: int = 0
+    done: int = 0
+    visits: int = 0
+    open_escalations: int = 0
+    overdue: int = 0
+    resolve_days: list[float] = field(default_factory=list)
+
+    def add(self, other: _Row) -> None:
+        self.clients += other.clients
+        for k, v in other.by_state.items():
+            self.by_state[k] += v
+        self.expected += other.expected
+        self.done += other.done
+        self.visits += other.visits
+        self.open_escalations += other.open_escalations
+        self.overdue += other.overdue
+        self.resolve_days += other.resolve_days
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "officer": self.officer,
+            "caseload": self.clients - self.by_state["ended"],
+            "clients": self.clients,
+            "clients_by_state": dict(self.by_state),
+            "checkins_expected": self.expected,
+            "checkins_done": self.done,
+            "checkin_rate": round(self.done / self.expected, 3) if self.expected else None,
+            "home_visits": self.visits,
+            "open_escalations": self.open_escalations,
+            "overdue_progress_reports": self.overdue,
+            "escalations_resolved": len(self.resolve_days),
+            "median_days_to_resolve": round(statistics.median(self.resolve_days), 1) if self.resolve_days else None,
+        }
+
+
+def _day_param(params: dict[str, str], name: str, default: date) -> date:
+    raw = params.get(name)
+    if not raw:
+        return default
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise field_error(name, "must be a date, YYYY-MM-DD") from None
+
+
+def report_range(params: dict[str, str], today: date) -> tuple[date, date]:
+    to = _day_param(params, "to", today)
+    first = _day_param(params, "from", to - timedelta(days=DEFAULT_RANGE_DAYS - 1))
+    if first > to:
+        raise validation_failed([FieldError("from", "must not be after to")])
+    if (to - first).days + 1 > MAX_RANGE_DAYS:
+        raise validation_failed([FieldError("from", f"the range may cover at most {MAX_RANGE_DAYS} days")])
+    return first, to
+
+
+def _facts(item: ClientModel) -> list[workload.Fact]:
+    out = []
+    for fact in item.contacts or []:
+        at, kind, key = fact.split("|", 2)
+        out.append(workload.Fact(parse_rfc3339(at), rules.ContactKind(kind), key))
+    return out
+
+
+def compliance_report(p: Principal, params: dict[str, str], now: datetime) -> dict[str, Any]:
+    bapas_id = scoped_bapas(p, params.get("bapas_id"))
+    tz = BAPAS.timezone(bapas_id)
+    zone = ZoneInfo(tz)
+    first, last = report_range(params, local_today(now, tz))
+    range_opens = datetime.combine(first, time(0), zone)
+    as_of = min(now, datetime.combine(last + timedelta(days=1), time(0), zone))
+    officer = params.get("officer") or None
+
+    if officer:
+        items = ClientModel.officer_index.query(f"{bapas_id}#{officer}", attributes_to_get=REPORT_ATTRIBUTES)
+    else:
+        items = ClientModel.bapas_index.query(bapas_id, attributes_to_get=REPORT_ATTRIBUTES)
+    rows: dict[str, _Row] = {}
+    officer_of: dict[str, str] = {}
+    for item in items:
+        row = rows.setdefault(item.officer, _Row(item.officer))
+        officer_of[item.client_id] = item.officer
+        row.clients += 1
+        schedule, facts = schedule_of(item, tz), _facts(item)
+        row.by_state[rules.evaluate(schedule, [rules.Contact(f.at, f.kind) for f in facts], as_of).state.value] += 1
+        t = workload.tally(schedule, facts, first, last, as_of)
+        row.expected += t.checkins_expected
+        row.done += t.checkins_done
+        row.visits += t.home_visits
+        row.overdue += progress_of(item, tz, as_of).overdue
+
+    def row_for(e: EscalationModel) -> _Row | None:
+        who = officer_of.get(e.client_id, e.officer)  # the client's PK now; the one it opened for if unknown
+        if officer and who != officer:
+            return None
+        return rows.setdefault(who, _Row(who))
+
+    opened_before = to_rfc3339(as_of)
+    for e in EscalationModel.bapas_index.query(bapas_id, EscalationModel.state_opened.startswith("open#")):
+        if e.opened_at < opened_before and (row := row_for(e)) is not None:
+            row.open_escalations += 1
+    for e in EscalationModel.resolved_index.query(bapas_id, EscalationModel.resolved_at >= to_rfc3339(range_opens)):
+        row = row_for(e)
+        if row is None:
+            continue
+        resolved = parse_rfc3339(e.resolved_at)
+        if resolved < as_of:
+            row.resolve_days.append((resolved - parse_rfc3339(e.opened_at)).total_seconds() / 86400)
+        elif e.opened_at < opened_before:
+            row.open_escalations += 1  # resolved after the range, so still open at its end
+
+    totals = _Row(None)
+    for row in rows.values():
+        totals.add(row)
+    if officer and officer not in rows:
+        rows[officer] = _Row(officer)
+    return {
+        "bapas_id": bapas_id,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "as_of": to_rfc3339(as_of),
+        "officer": officer,
+        "officers": [rows[k].to_api() for k in sorted(rows)],
+        "totals": totals.to_api(),
+    }
+
+
+CSV_COLUMNS = (
+    ("PK", lambda r: r["officer"] if r["officer"] is not None else "TOTAL"),
+    ("Beban kasus (klien aktif)", lambda r: r["caseload"]),
+    ("Jumlah klien", lambda r: r["clients"]),
+    ("Patuh", lambda r: r["clients_by_state"]["compliant"]),
+    ("Jatuh tempo", lambda r: r["clients_by_state"]["due"]),
+    ("Terlewat", lambda r: r["clients_by_state"]["missed"]),
+    ("Tidak dapat dihubungi", lambda r: r["clients_by_state"]["unreachable"]),
+    ("Selesai", lambda r: r["clients_by_state"]["ended"]),
+    ("Lapor diri diharapkan", lambda r: r["checkins_expected"]),
+    ("Lapor diri terlaksana", lambda r: r["checkins_done"]),
+    ("Kunjungan rumah", lambda r: r["home_visits"]),
+    ("Eskalasi terbuka", lambda r: r["open_escalations"]),
+    ("Laporan perkembangan terlambat", lambda r: r["overdue_progress_reports"]),
+    ("Eskalasi diselesaikan", lambda r: r["escalations_resolved"]),
+    ("Median hari penyelesaian eskalasi", lambda r: r["median_days_to_resolve"]),
+)
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    """The report as CSV for a spreadsheet: UTF-8 with BOM, one row per PK and a TOTAL row, CRLF lines."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([name for name, _ in CSV_COLUMNS])
+    for row in [*report["officers"], report["totals"]]:
+        writer.writerow(["" if (v := get(row)) is None else v for _, get in CSV_COLUMNS])
+    return "\ufeff" + buf.getvalue()
+
+
+def csv_filename(report: dict[str, Any]) -> str:
+    return f"kepatuhan-{report['bapas_id']}-{report['from']}-{report['to']}.csv"
+
+
+# ----- timeline -------------------------------------------------------------------------------------
+
+_KEY_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _key_time(at: datetime) -> str:
+    return at.strftime(_KEY_TIME)
+
+
+def _entry(at: datetime, kind: str, entry_id: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    key = f"{_key_time(at)}#{kind}#{entry_id}"
+    return key, {"at": to_rfc3339(at), "kind": kind, "id": entry_id, "data": data}
+
+
+def _escalation_data(e: EscalationModel) -> dict[str, Any]:
+    return {"id": e.escalation_id, "reason": e.reason, "state": e.state, "opened_at": e.opened_at,
+            "consecutive_missed": int(e.consecutive_missed), "officer": e.officer, "resolved_at": e.resolved_at,
+            "resolved_by": e.resolved_by, "resolution": e.resolution}
+
+
+def _audit_data(a: AuditModel) -> dict[str, Any]:
+    return {"action": a.action, "actor": a.actor, "role": a.role, "fields": list(a.fields or []),
+            "version": int(a.version) if a.version is not None else None}
+
+
+def _timeline_cursor(cursor: dict[str, Any] | None) -> tuple[str, datetime] | None:
+    if cursor is None:
+        return None
+    key = cursor.get("before")
+    if set(cursor) != {"before"} or not isinstance(key, str) or key.count("#") < 2:
+        raise field_error("cursor", "does not belong to this query")
+    try:
+        at = datetime.strptime(key.split("#", 1)[0], _KEY_TIME).replace(tzinfo=ZoneInfo("UTC"))
+    except ValueError:
+        raise field_error("cursor", "does not belong to this query") from None
+    return key, at
+
+
+def timeline(p: Principal, client_id: str, page: Page) -> dict[str, Any]:
+    """Every record, escalation and change of the client, newest first; `limit` entries a page.
+
+    Entries are ordered by `"<UTC time>#<kind>#<id>"` (descending); the cursor is the key of the last entry
+    given. Each source is queried for at most `limit + 1` entries before the cursor, so an entry left out of
+    this page can never sort before one given in it.
+    """
+    load_client(p, client_id)
+    bound = _timeline_cursor(page.cursor)
+    n = page.limit + 1
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    condition = RecordModel.time_key < bound[0] if bound else None
+    for r in RecordModel.all_time_index.query(client_id, condition, scan_index_forward=False, limit=n, page_size=n):
+        kind, record_id = r.record_key.split("#", 1)
+        at = datetime.strptime(r.time_key.split("#", 1)[0], _KEY_TIME).replace(tzinfo=ZoneInfo("UTC"))
+        found.append(_entry(at, kind, record_id, json.loads(r.response)))
+
+    # Audit sort keys are "<RFC 3339 UTC>#<uuid>": bound them by time (inclusive), then by the full key below.
+    condition = AuditModel.at_id <= f"{to_rfc3339(bound[1])}#~" if bound else None
+    for a in AuditModel.query(client_entity(client_id), condition, scan_index_forward=False, limit=n + 5,
+                              page_size=n + 5):
+        at_text, audit_id = a.at_id.split("#", 1)
+        found.append(_entry(parse_rfc3339(at_text), "change", audit_id, _audit_data(a)))
+
+    for e in EscalationModel.client_index.query(client_id, scan_index_forward=False):  # a handful per client
+        found.append(_entry(parse_rfc3339(e.opened_at), "escalation", e.escalation_id, _escalation_data(e)))
+
+    if bound:
+        found = [f for f in found if f[0] < bound[0]]
+    found.sort(key=lambda f: f[0], reverse=True)
+    items = found[:page.limit]
+    more = len(found) > page.limit
+    return {"items": [entry for _, entry in items],
+            "next_cursor": encode_cursor({"before": items[-1][0]}) if more and items else None}
+
