@@ -194,51 +194,68 @@ def test_two_runs_and_two_workers_at_once_open_one_escalation_and_send_once(api)
 
 def test_a_worker_killed_mid_way_resumes_without_resending(api, monkeypatch):
     put_village_contacts(api)
-    killed_between, killed_in_flight = unreachable_client(api), unreachable_client(api, officer="pk.budi")
+    first_client, second_client = unreachable_client(api), unreachable_client(api, officer="pk.budi")
     as_of = at_wib(today_wib())
     topic = api.resources.coordinators_topic_arn
+    real_deliver = escalation._deliver
 
-    def die_on_second(name):
-        real, calls = getattr(escalation, name), {"n": 0}
+    def die_on(nth):
+        calls = {"n": 0}
 
-        def wrapper(*args, **kwargs):
+        def deliver(*args, **kwargs):
             calls["n"] += 1
-            if calls["n"] == 2:
+            if calls["n"] == nth:
                 raise RuntimeError("worker killed")
-            return real(*args, **kwargs)
+            return real_deliver(*args, **kwargs)
 
-        monkeypatch.setattr(escalation, name, wrapper)
-        return real
+        monkeypatch.setattr(escalation, "_deliver", deliver)
 
-    # 1. Killed after the first of three notifications went out and was marked sent, before the next claim.
-    real_claim = die_on_second("_claim")
+    def at(t):
+        monkeypatch.setattr(escalation, "now_utc", lambda: t)
+
+    stale = escalation.CLAIM_STALE_AFTER + timedelta(seconds=1)
+    now = datetime.now(UTC)
+
+    # 1. Killed after the first of three notifications went out and was marked sent.
+    die_on(2)
     with pytest.raises(RuntimeError):
-        escalation.process(_message(killed_between, as_of))
-    [esc] = escalations_of(killed_between)
-    assert _statuses(esc.escalation_id) == {"bhabinkamtibmas": "sent", "officer": "pending", "coordinator": "pending"}
+        escalation.process(_message(first_client, as_of))
+    monkeypatch.setattr(escalation, "_deliver", real_deliver)
+    [esc] = escalations_of(first_client)
+    # The opening transaction claimed all three for the worker that died: nobody re-takes them at once ...
+    assert _statuses(esc.escalation_id) == {"bhabinkamtibmas": "sent", "officer": "sending", "coordinator": "sending"}
+    with pytest.raises(escalation.RetryLater):
+        escalation.process(_message(first_client, as_of))
     assert len(sms_to(BHABIN_PHONE)) == 1 and sms_to(PK_ANDI_PHONE) == [] and topic_messages(topic) == []
-    monkeypatch.setattr(escalation, "_claim", real_claim)
-    assert escalation.process(_message(killed_between, as_of)) == "sent 2"  # the retried message
+    # ... and the message SQS redelivers once the claim is stale sends only the other two.
+    at(now + stale)
+    assert escalation.process(_message(first_client, as_of)) == "sent 2"
     assert set(_statuses(esc.escalation_id).values()) == {"sent"}
     assert len(sms_to(BHABIN_PHONE)) == 1 and len(sms_to(PK_ANDI_PHONE)) == 1 and len(topic_messages(topic)) == 1
-    assert {r: int(n.attempts) for r, n in notifications_of(esc.escalation_id).items()} == {
-        "bhabinkamtibmas": 1, "officer": 1, "coordinator": 1}
+    assert escalation.process(_message(first_client, as_of)) == "sent 0"  # a late duplicate: nothing
 
-    # 2. Killed after claiming the second one, before it was sent: nobody re-takes it until the claim is stale.
-    real_deliver = die_on_second("_deliver")
+    # 2. Killed right after opening, then a resuming worker killed after re-claiming the second one.
+    at(now)
+    die_on(1)
     with pytest.raises(RuntimeError):
-        escalation.process(_message(killed_in_flight, as_of))
+        escalation.process(_message(second_client, as_of))
+    [esc] = escalations_of(second_client)
+    assert set(_statuses(esc.escalation_id).values()) == {"sending"}
+    at(now + stale)
+    die_on(2)
+    with pytest.raises(RuntimeError):
+        escalation.process(_message(second_client, as_of))
     monkeypatch.setattr(escalation, "_deliver", real_deliver)
-    [esc] = escalations_of(killed_in_flight)
-    assert _statuses(esc.escalation_id)["officer"] == "sending"
-    with pytest.raises(escalation.RetryLater):  # redelivered at once: the rest goes out, the claim is respected
-        escalation.process(_message(killed_in_flight, as_of))
+    assert _statuses(esc.escalation_id) == {"bhabinkamtibmas": "sent", "officer": "sending", "coordinator": "sending"}
+    with pytest.raises(escalation.RetryLater):  # the officer's fresh claim is respected; the stale one is taken
+        escalation.process(_message(second_client, as_of))
     assert sms_to(PK_BUDI_PHONE) == [] and len(topic_messages(topic)) == 2
-    later = datetime.now(UTC) + escalation.CLAIM_STALE_AFTER + timedelta(seconds=1)
-    monkeypatch.setattr(escalation, "now_utc", lambda: later)
-    assert escalation.process(_message(killed_in_flight, as_of)) == "sent 1"
+    at(now + 2 * stale)
+    assert escalation.process(_message(second_client, as_of)) == "sent 1"
     assert set(_statuses(esc.escalation_id).values()) == {"sent"}
     assert len(sms_to(BHABIN_PHONE)) == 2 and len(sms_to(PK_BUDI_PHONE)) == 1 and len(topic_messages(topic)) == 2
+    assert {r: int(n.attempts) for r, n in notifications_of(esc.escalation_id).items()} == {
+        "bhabinkamtibmas": 2, "officer": 3, "coordinator": 2}
 
 
 # ----- recipients and the batch ---------------------------------------------------------------------------
@@ -310,6 +327,8 @@ def test_the_run_reads_the_due_index_only_and_moves_due_at(api):
     with dynamodb_calls() as worker_calls:
         drain(api.resources.escalation_queue_url, application.escalation_worker)
     assert worker_calls["Scan"] == 0 and worker_calls["TransactWriteItems"] == 3  # one per escalation
+    # Per escalation: GetItem client + village contacts, the transaction, one `sent` mark per notification.
+    assert sum(worker_calls.values()) == 3 * 6, dict(worker_calls)
     for cid, window_closes in ((unreachable[0], 7), (unreachable[1], 7), (ending, 6)):
         assert len(escalations_of(cid)) == 1
         assert _item(cid).due_at == at_wib(today + timedelta(days=window_closes), 0).astimezone(UTC).isoformat()

@@ -8,10 +8,16 @@ close of its current window (conditionally, so a concurrent run does no harm).
 `handle_batch` (the worker, Powertools batch processing with per-item failures) opens the escalation in
 one transaction -- the escalation (id uuid5 of client and episode start, created only if absent), one
 notification record per recipient, the PK's home-visit task, the client's `open_escalation_id` and the
-audit entries -- and then sends each notification still `pending`, claiming it first with a conditional
-update, so retries, re-runs and two runs at once send every notification at most once (a worker killed
-between the SMS and its `sent` mark is the one window for a duplicate; a stale claim is re-taken only
-after `CLAIM_STALE_AFTER`).
+audit entries -- and sends the notifications, each marked `sent` (or `failed`) as soon as SNS answers.
+A notification is sent only by the worker holding its claim (`sending` + `claimed_at`): the opening
+transaction is the first claim; a redelivered message takes `pending` ones, or a dead worker's claim once
+it is older than `CLAIM_STALE_AFTER`, with a conditional update. So retries, re-runs and two runs at once
+send every notification once; the one window for a duplicate is a worker killed between SNS accepting a
+message and the `sent` mark.
+
+DynamoDB requests: the run makes one Query per shard page and one UpdateItem per due client; opening an
+escalation costs two GetItems (client, village contacts), one TransactWriteItems and one UpdateItem per
+notification sent.
 
 Logs carry ids, counts and error codes only: never names, phone numbers or message texts.
 """
@@ -51,7 +57,10 @@ from chalicelib.services.villages import get_contacts
 # Fixed namespace: escalation and task ids are derived, never random, so every run agrees on them.
 NAMESPACE = uuid.UUID("6f1c2d9e-4b7a-5c3e-9a81-0d2f5e7b4c10")
 RECIPIENTS = ("bhabinkamtibmas", "officer", "coordinator")  # also the order they are sent in
-CLAIM_STALE_AFTER = timedelta(minutes=5)  # longer than one publish with its retries can take
+# A claim older than this is a dead worker's: longer than the worker's Lambda timeout (<= the queue's 120 s
+# visibility timeout), so a live worker's claim is never taken over; short enough for SQS redeliveries
+# (every 120 s, 5 receives before the DLQ) to finish the job.
+CLAIM_STALE_AFTER = timedelta(minutes=3)
 TASK_DUE_DAYS = 3  # the home visit is due this many local days after the escalation opens
 SENDER_ID = "PANTAU"
 SQS_BATCH = 10
@@ -230,14 +239,17 @@ def process(message: EscalationMessage, message_id: str = "-") -> str:
         logger.warning("escalation for a missing client", extra={"client_id": message.client_id})
         return "client_missing"
     escalation_id = escalation_id_for(item.client_id, message.episode_started_at)
-    escalation = _get(EscalationModel, escalation_id)
-    ctx: _SendContext | None = None
-    if escalation is None:
+    if item.open_escalation_id != escalation_id:  # set in the transaction that opens it
         opened = _open(item, message, escalation_id, message_id)
         if opened is None:
             return "not_opened"
-        escalation, ctx = opened
-    return _send_pending(escalation, item, ctx)
+        if opened is not _EXISTS:
+            return _send_pending(*opened)
+    escalation = _get(EscalationModel, escalation_id)
+    if escalation is None:  # pragma: no cover - the client points only at escalations that exist
+        logger.error("open escalation missing", extra={"escalation_id": escalation_id})
+        return "escalation_missing"
+    return _send_pending(escalation, item, None)
 
 
 def _get(model: Any, *key: str) -> Any:
@@ -253,8 +265,16 @@ class _SendContext:
     notifications: list[NotificationModel]
 
 
+_EXISTS: Any = object()  # `_open` found the escalation already there
+
+
 def _open(item: ClientModel, message: EscalationMessage, escalation_id: str,
-          message_id: str) -> tuple[EscalationModel, _SendContext | None] | None:
+          message_id: str) -> tuple[EscalationModel, ClientModel, _SendContext] | Any | None:
+    """Open the escalation in one transaction; None if it must not be opened, _EXISTS if it already is.
+
+    The notifications are created already claimed (`sending`) by this worker, which sends them next: the
+    transaction that can succeed only once is the claim, so the first delivery needs no extra write.
+    """
     tz = BAPAS.timezone(item.bapas_id)
     result = evaluate_client(item, tz, message.as_of)
     if result.state is not rules.State.UNREACHABLE or result.episode_started_at != message.episode_started_at:
@@ -298,8 +318,8 @@ def _open(item: ClientModel, message: EscalationMessage, escalation_id: str,
     }
     notifications = [
         NotificationModel(escalation_id, role, recipient_role=role, channel=channel, to=to,
-                          status="pending" if to else "no_contact", attempts=0, created_at=opened_at,
-                          updated_at=opened_at)
+                          status="sending" if to else "no_contact", claimed_at=opened_at if to else None,
+                          attempts=1 if to else 0, created_at=opened_at, updated_at=opened_at)
         for role, (channel, to) in targets.items()
     ]
     task_id = task_id_for(escalation_id)
@@ -331,17 +351,14 @@ def _open(item: ClientModel, message: EscalationMessage, escalation_id: str,
     except TransactWriteError as exc:
         if not _condition_failed(exc):
             raise  # TransactionConflict and the like: SQS delivers the message again
-        existing = _get(EscalationModel, escalation_id)
-        if existing is None:
-            raise
         logger.info("escalation opened concurrently", extra={"escalation_id": escalation_id})
-        return existing, None
+        return _EXISTS
     logger.info("escalation opened", extra={"escalation_id": escalation_id, "client_id": item.client_id,
                                             "reason": reason, "bapas_id": item.bapas_id,
                                             "no_contact": sum(n.status == "no_contact" for n in notifications)})
     metrics.add_metric(name="EscalationsOpened", unit=MetricUnit.Count, value=1)
     facts = _facts(escalation, item, officer, bhabin, task_due)
-    return escalation, _SendContext(facts, notifications)
+    return escalation, item, _SendContext(facts, notifications)
 
 
 def _condition_failed(exc: TransactWriteError) -> bool:
@@ -391,8 +408,8 @@ def _send_pending(escalation: EscalationModel, item: ClientModel, ctx: _SendCont
     for n in notifications:
         if n.status in ("sent", "failed", "no_contact"):
             continue
-        now = now_utc()
-        if not _claim(n, now):
+        claimed_by_opening = ctx is not None and n.status == "sending"
+        if not claimed_by_opening and not _claim(n, now_utc()):
             unfinished += 1  # another worker holds it; this message comes back until it is settled
             continue
         if facts is None:
