@@ -260,8 +260,12 @@ def test_a_worker_killed_mid_way_resumes_without_resending(api, monkeypatch):
 
 # ----- recipients and the batch ---------------------------------------------------------------------------
 
-def test_recipients_without_contact_or_rejected_and_a_bad_message_in_the_batch(api):
+def test_recipients_without_contact_or_rejected_and_a_bad_message_in_the_batch(api, caplog, capsys):
+    import logging
+
     import app as application
+
+    caplog.set_level(logging.INFO)  # what runs in production
 
     put_village_contacts(api)
     contact = VillageContactModel.get("jaksel", VILLAGE)
@@ -298,6 +302,13 @@ def test_recipients_without_contact_or_rejected_and_a_bad_message_in_the_batch(a
 
     application.escalation_worker({"Records": records[:1]}, None)  # redelivered: the failure is final
     assert int(notifications_of(esc.escalation_id)["bhabinkamtibmas"].attempts) == 1
+
+    # The worker logged what happened (ids, codes, counts) and never a name, a phone number or a message.
+    logged = "\n".join(str(vars(record)) for record in caplog.records) + capsys.readouterr().out
+    assert "notification failed" in logged and "InvalidParameter" in logged and esc.escalation_id in logged
+    for secret in ("Klien Uji", "Bripka", "Joko", "Andi Saputra", "0812", "81100000002", "Jagakarsa", "Pasal",
+                   "PANTAU", "dihubungi"):
+        assert secret not in logged, secret
 
 
 # ----- the due index --------------------------------------------------------------------------------------
