@@ -281,7 +281,21 @@ def test_recipients_without_contact_or_rejected_and_a_bad_message_in_the_batch(a
 
     records = [_sqs_record("m-rejected", body(rejected)), _sqs_record("m-bad", '{"client_id": "not-a-uuid"}'),
                _sqs_record("m-bare", body(bare)), _sqs_record("m-junk", "{{")]
-    response = application.escalation_worker({"Records": records}, None)
+    from chalicelib.adapters.aws import client
+
+    published: list[dict] = []
+    sns = client("sns")
+    sns.meta.events.register("before-call.sns.Publish", lambda params, **_: published.append(params),
+                             unique_id="test-publish")
+    try:
+        response = application.escalation_worker({"Records": records}, None)
+    finally:
+        sns.meta.events.unregister("before-call.sns.Publish", unique_id="test-publish")
+    sms = [p for p in published if "PhoneNumber" in p["body"]]
+    assert len(sms) == 3 and all(  # SMS go out as transactional, under the sender id
+        p["body"]["MessageAttributes.entry.1.Name"] == "AWS.SNS.SMS.SMSType"
+        and p["body"]["MessageAttributes.entry.1.Value.StringValue"] == "Transactional"
+        and p["body"]["MessageAttributes.entry.2.Value.StringValue"] == "PANTAU" for p in sms), sms
     # Only the malformed messages fail; a rejected phone is an outcome, not a reason to retry.
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["m-bad", "m-junk"]
 
