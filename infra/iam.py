@@ -1,0 +1,494 @@
+"""Least privilege: one IAM policy per Lambda function, and the means to check it against what the code does.
+
+- `SPEC` says, per function, which actions on which resources it may use; `render(stage, function)` turns it
+  into the policy document Chalice attaches to that function's role (`.chalice/policy-<stage>-<function>.json`,
+  written by `python -m infra.iam`). Resources are ARN patterns for the stage's prefix and the region; the
+  account is `*` (a policy file cannot know it). A bare `"*"` resource appears only in `WILDCARD_EXCEPTIONS`,
+  where AWS has no resource to name.
+- `Recorder` patches botocore's `_make_api_call` (through which boto3 and PynamoDB both go) and records every
+  AWS call made inside a Lambda entry point as `Call(function, action, resource)`: the function is found on
+  the stack (Chalice's REST entry point -> `api_handler`, an event handler -> its name), the IAM action and
+  resource ARN are derived from the operation and its parameters (`required`).
+- `allowed(policy, action, resource)` evaluates a policy document (Allow/Deny, Action/NotAction,
+  Resource/NotResource, `*` and `?` wildcards); `violations(calls, policies)` lists what a policy would refuse.
+- `static_calls()` lists the boto3 client methods `chalicelib/` calls (by reading the source), so a new call
+  that no flow exercises still needs a permission somewhere.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+CHALICE_DIR = ROOT / ".chalice"
+REGION = "ap-southeast-3"
+ACCOUNT = "*"  # the policy files are account-independent; the recorder uses a placeholder account id
+RECORDED_ACCOUNT = "123456789012"
+
+# ----- the policies --------------------------------------------------------------------------------------
+# Resource templates: {p} = table/queue/topic prefix ("pantau-prod"), {r} = region, {a} = account.
+TABLE = "arn:aws:dynamodb:{r}:{a}:table/{p}-%s"
+INDEX = "arn:aws:dynamodb:{r}:{a}:table/{p}-%s/index/%s"
+BUCKET = "arn:aws:s3:::{p}-photos*"  # in AWS "<prefix>-photos-<account id>" (S3 names are global)
+QUEUE = "arn:aws:sqs:{r}:{a}:{p}-%s"
+USER_POOL = "arn:aws:cognito-idp:{r}:{a}:userpool/*"  # narrowed to the stack's pool by a Deny in the template
+LOG_GROUP = "arn:aws:logs:{r}:{a}:log-group:/aws/lambda/{p}-%s:*"
+
+APPEND = ["dynamodb:PutItem"]  # the audit trail is append-only: nobody may update or delete it
+
+# Where AWS requires Resource "*": (function or "*", action) -> why. The test refuses any other bare "*".
+WILDCARD_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("escalation_worker", "sns:Publish"):
+        "SMS to a phone number (Publish with PhoneNumber) has no resource ARN, so it needs Resource \"*\"; that "
+        "also covers publishing to the coordinators topic (and, unavoidably, to any topic in the account).",
+    ("*", "xray:PutTraceSegments"): "X-Ray trace segments have no resource-level permissions.",
+    ("*", "xray:PutTelemetryRecords"): "X-Ray telemetry has no resource-level permissions.",
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+
+def _g(sid: str, actions: Iterable[str], *resources: str) -> Grant:
+    return Grant(sid, tuple(actions), tuple(resources))
+
+
+# Exactly what each function's code does (see the recorded calls in test-output/aws-calls.json after `make test`):
+# a new call fails tests/test_infra.py (and the `make test` session) until it is granted here.
+SPEC: dict[str, list[Grant]] = {
+    # The REST API: every route, behind the Cognito gate.
+    "api_handler": [
+        _g("BapasTimeZones", ["dynamodb:GetItem"], TABLE % "bapas"),
+        _g("Clients", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "clients"),
+        _g("ClientLists", ["dynamodb:Query"], INDEX % ("clients", "bapas-index"),
+           INDEX % ("clients", "officer-index")),
+        _g("Records", ["dynamodb:GetItem", "dynamodb:PutItem"], TABLE % "records"),
+        _g("RecordLists", ["dynamodb:Query"], INDEX % ("records", "kind-time-index")),
+        _g("VillageContacts", ["dynamodb:GetItem", "dynamodb:PutItem"], TABLE % "village-contacts"),
+        _g("Casework", ["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE % "escalations", TABLE % "tasks"),
+        _g("CaseworkLists", ["dynamodb:Query"], INDEX % ("escalations", "bapas-state-index"),
+           INDEX % ("escalations", "officer-state-index"), INDEX % ("tasks", "bapas-state-index"),
+           INDEX % ("tasks", "officer-state-index")),
+        _g("NotificationStatus", ["dynamodb:BatchGetItem"], TABLE % "notifications"),
+        _g("Audit", APPEND, TABLE % "audit"),
+        # Presigned POSTs are signed with this role: it must be allowed to put what it lets the app upload.
+        _g("PhotoUploads", ["s3:PutObject"], BUCKET + "/pending/*"),
+        _g("PhotoRead", ["s3:GetObject"], BUCKET + "/pending/*", BUCKET + "/photos/*"),
+        _g("PhotoKeep", ["s3:PutObject"], BUCKET + "/photos/*"),
+        # Without ListBucket S3 answers 403 instead of 404 for a missing key (storage.head relies on the 404).
+        _g("PhotoExists", ["s3:ListBucket"], BUCKET),
+        _g("OfficerDirectory", ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], USER_POOL),
+    ],
+    # The daily run: reads the due-index, enqueues, moves due_at.
+    "escalate_unreachable": [
+        _g("DueClients", ["dynamodb:Query"], INDEX % ("clients", "due-index")),
+        _g("MoveDue", ["dynamodb:UpdateItem"], TABLE % "clients"),
+        _g("BapasTimeZones", ["dynamodb:GetItem"], TABLE % "bapas"),
+        _g("Enqueue", ["sqs:SendMessage"], QUEUE % "escalations"),
+    ],
+    # The SQS worker: opens the escalation in one transaction and sends the notifications.
+    "escalation_worker": [
+        _g("Consume", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                       "sqs:ChangeMessageVisibility"], QUEUE % "escalations"),
+        _g("Clients", ["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE % "clients"),
+        _g("ReferenceData", ["dynamodb:GetItem"], TABLE % "bapas", TABLE % "village-contacts"),
+        _g("Escalations", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "escalations"),
+        _g("Notifications", ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "notifications"),
+        _g("Tasks", ["dynamodb:PutItem"], TABLE % "tasks"),
+        _g("Audit", APPEND, TABLE % "audit"),
+        _g("OfficerDirectory", ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], USER_POOL),
+        # SMS to the Bhabinkamtibmas and the PK, and the coordinators topic (see WILDCARD_EXCEPTIONS: a
+        # separate grant on the topic ARN would be redundant next to this one).
+        _g("SmsAndCoordinatorsTopic", ["sns:Publish"], "*"),
+    ],
+}
+
+
+def functions() -> list[str]:
+    return list(SPEC)
+
+
+def stage_prefixes() -> dict[str, str]:
+    """stage -> PANTAU_TABLE_PREFIX, from `.chalice/config.json` (the one place a stage's prefix is set)."""
+    config = json.loads((CHALICE_DIR / "config.json").read_text())
+    base = config.get("environment_variables", {}).get("PANTAU_TABLE_PREFIX")
+    return {stage: s.get("environment_variables", {}).get("PANTAU_TABLE_PREFIX", base)
+            for stage, s in config["stages"].items()}
+
+
+def xray_enabled(stage: str) -> bool:
+    config = json.loads((CHALICE_DIR / "config.json").read_text())
+    return bool(config["stages"][stage].get("xray", config.get("xray", False)))
+
+
+def policy_file(stage: str, function: str) -> Path:
+    return CHALICE_DIR / f"policy-{stage}-{function}.json"
+
+
+def render(stage: str, function: str, region: str = REGION) -> dict[str, Any]:
+    prefix = stage_prefixes()[stage]
+    fill = {"p": prefix, "r": region, "a": ACCOUNT}
+    statements: list[dict[str, Any]] = [{
+        # Chalice creates each function's log group (log_retention_in_days): the function only writes to it.
+        "Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": (LOG_GROUP % function).format(**fill),
+    }]
+    for grant in SPEC[function]:
+        resources = [r.format(**fill) for r in grant.resources]
+        statements.append({"Sid": grant.sid, "Effect": "Allow", "Action": list(grant.actions),
+                           "Resource": resources[0] if len(resources) == 1 else resources})
+    if xray_enabled(stage):
+        statements.append({"Sid": "XRay", "Effect": "Allow",
+                           "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def write_policies() -> list[Path]:
+    written = []
+    for stage in stage_prefixes():
+        for function in functions():
+            path = policy_file(stage, function)
+            path.write_text(json.dumps(render(stage, function), indent=2) + "\n")
+            written.append(path)
+    return written
+
+
+def load_policy(stage: str, function: str) -> dict[str, Any]:
+    return json.loads(policy_file(stage, function).read_text())
+
+
+# ----- evaluation ----------------------------------------------------------------------------------------
+
+def _list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _match(patterns: list[str], value: str, case_sensitive: bool) -> bool:
+    for pattern in patterns:
+        if case_sensitive:
+            if fnmatch.fnmatchcase(value, pattern):
+                return True
+        elif fnmatch.fnmatchcase(value.lower(), pattern.lower()):
+            return True
+    return False
+
+
+def _applies(statement: dict[str, Any], action: str, resource: str) -> bool:
+    if "Action" in statement:
+        action_ok = _match(_list(statement["Action"]), action, case_sensitive=False)
+    else:
+        action_ok = not _match(_list(statement.get("NotAction")), action, case_sensitive=False)
+    if "Resource" in statement:
+        resource_ok = _match(_list(statement["Resource"]), resource, case_sensitive=True)
+    else:
+        resource_ok = not _match(_list(statement.get("NotResource")), resource, case_sensitive=True)
+    return action_ok and resource_ok  # conditions are not used by Pantau's policies
+
+
+def allowed(policy: dict[str, Any], action: str, resource: str) -> bool:
+    """IAM's answer for one request under one identity policy: an explicit Deny wins, else any Allow."""
+    statements = _list(policy.get("Statement")) if isinstance(policy.get("Statement"), str) else \
+        list(policy.get("Statement", []))
+    if any(s["Effect"] == "Deny" and _applies(s, action, resource) for s in statements):
+        return False
+    return any(s["Effect"] == "Allow" and _applies(s, action, resource) for s in statements)
+
+
+# ----- what an AWS call needs ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, order=True)
+class Call:
+    function: str
+    action: str
+    resource: str
+    operation: str = ""  # "<service>.<Operation>" that needed it
+
+
+def _table(name: str, region: str, index: str | None = None) -> str:
+    arn = f"arn:aws:dynamodb:{region}:{RECORDED_ACCOUNT}:table/{name}"
+    return f"{arn}/index/{index}" if index else arn
+
+
+def _queue_arn(url: str, region: str) -> str:
+    parts = urlparse(url).path.strip("/").split("/")
+    account, name = (parts[-2], parts[-1]) if len(parts) >= 2 else (RECORDED_ACCOUNT, parts[-1])
+    return f"arn:aws:sqs:{region}:{account}:{name}"
+
+
+_TRANSACT = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem",
+             "ConditionCheck": "dynamodb:ConditionCheckItem", "Get": "dynamodb:GetItem"}
+_SQS_ACTION = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
+               "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
+
+
+def required(service: str, operation: str, params: dict[str, Any], region: str) -> list[tuple[str, str]]:
+    """The (IAM action, resource ARN) pairs AWS checks for one API call."""
+    if service == "dynamodb":
+        if operation in ("TransactWriteItems", "TransactGetItems"):
+            out = []
+            for item in params.get("TransactItems", []):
+                for kind, body in item.items():
+                    out.append((_TRANSACT[kind], _table(body["TableName"], region)))
+            return out
+        if operation in ("BatchGetItem", "BatchWriteItem"):
+            return [(f"dynamodb:{operation}", _table(t, region)) for t in params.get("RequestItems", {})]
+        index = params.get("IndexName") if operation in ("Query", "Scan") else None
+        return [(f"dynamodb:{operation}", _table(params["TableName"], region, index))]
+    if service == "s3":
+        bucket = params.get("Bucket", "")
+        obj = f"arn:aws:s3:::{bucket}/{params.get('Key', '')}"
+        if operation == "HeadObject":
+            # 404 for a missing key needs ListBucket, otherwise S3 answers 403.
+            return [("s3:GetObject", obj), ("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
+        if operation == "CopyObject":
+            source = params.get("CopySource")
+            if isinstance(source, dict):
+                src = f"arn:aws:s3:::{source['Bucket']}/{source['Key']}"
+            else:
+                src = "arn:aws:s3:::" + str(source).lstrip("/").split("?")[0]
+            return [("s3:GetObject", src), ("s3:PutObject", obj)]
+        if operation in ("ListObjectsV2", "ListObjects"):
+            return [("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
+        return [(f"s3:{operation}", obj)]
+    if service == "sqs":
+        return [(f"sqs:{_SQS_ACTION.get(operation, operation)}", _queue_arn(params.get("QueueUrl", ""), region))]
+    if service == "sns":
+        target = params.get("TopicArn") or params.get("TargetArn") or "*"
+        return [(f"sns:{operation}", target)]
+    if service == "cognito-idp" and "UserPoolId" in params:
+        return [(f"cognito-idp:{operation}",
+                 f"arn:aws:cognito-idp:{region}:{RECORDED_ACCOUNT}:userpool/{params['UserPoolId']}")]
+    return [(f"{service}:{operation}", "*")]
+
+
+def implicit_calls(function: str, stage: str, region: str = REGION) -> list[Call]:
+    """What runs with the function's role without the code calling it: logs, X-Ray, the SQS poller."""
+    prefix = stage_prefixes()[stage]
+    group = f"arn:aws:logs:{region}:{RECORDED_ACCOUNT}:log-group:/aws/lambda/{prefix}-{function}:log-stream:x"
+    calls = [Call(function, "logs:CreateLogStream", group, "lambda"),
+             Call(function, "logs:PutLogEvents", group, "lambda")]
+    if xray_enabled(stage):
+        calls += [Call(function, "xray:PutTraceSegments", "*", "lambda"),
+                  Call(function, "xray:PutTelemetryRecords", "*", "lambda")]
+    for queue in sqs_sources().get(function, []):
+        arn = f"arn:aws:sqs:{region}:{RECORDED_ACCOUNT}:{prefix}-{queue}"
+        calls += [Call(function, f"sqs:{a}", arn, "event-source-mapping")
+                  for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility")]
+    return calls
+
+
+def sqs_sources() -> dict[str, list[str]]:
+    """function -> queue names without the prefix, from the app's `@app.on_sqs_message` handlers.
+
+    app.py names the dev queue; the merged template points the event source at the stage's queue.
+    """
+    import app as application
+
+    out: dict[str, list[str]] = {}
+    for source in application.app.event_sources:
+        queue = getattr(source, "queue", None)
+        if type(source).__name__ == "SQSEventConfig" and queue:
+            out.setdefault(source.name, []).append(re.sub(r"^pantau-[a-z0-9]+-", "", queue))
+    return out
+
+
+def violations(calls: Iterable[Call], policies: dict[str, dict[str, Any]]) -> list[Call]:
+    out = []
+    for call in sorted(set(calls)):
+        policy = policies.get(call.function)
+        if policy is None or not allowed(policy, call.action, _as_policy_resource(call.resource)):
+            out.append(call)
+    return out
+
+
+def _as_policy_resource(resource: str) -> str:
+    return resource
+
+
+# ----- recording ------------------------------------------------------------------------------------------
+
+def lambda_function_on_stack(frame: Any) -> str | None:
+    """Which Lambda function this code runs in: Chalice's REST entry point, or an event handler's name."""
+    from chalice.app import Chalice, EventSourceHandler, LambdaFunction
+
+    while frame is not None:
+        if frame.f_code.co_name == "__call__":
+            me = frame.f_locals.get("self")
+            if isinstance(me, Chalice):
+                return "api_handler"
+            if isinstance(me, EventSourceHandler):
+                return me.func.__name__
+            if isinstance(me, LambdaFunction):
+                return me.name
+        frame = frame.f_back
+    return None
+
+
+class Recorder:
+    """Record every AWS call made inside a Lambda entry point (boto3 and PynamoDB alike)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+        self._original: Any = None
+        self._original_post: Any = None
+
+    def _record(self, service: str, operation: str, params: dict[str, Any], region: str) -> None:
+        function = lambda_function_on_stack(sys._getframe(2))
+        if function is None:
+            return
+        try:
+            needs = required(service, operation, params, region)
+        except (KeyError, TypeError, AttributeError):
+            needs = [(f"{service}:{operation}", "*")]
+        with self._lock:
+            self.calls.extend(Call(function, a, r, f"{service}.{operation}") for a, r in needs)
+
+    def install(self) -> None:
+        from botocore.client import BaseClient
+        from botocore.signers import S3PostPresigner
+
+        recorder = self
+        original = self._original = BaseClient._make_api_call
+        original_post = self._original_post = S3PostPresigner.generate_presigned_post
+
+        def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+            meta = client.meta
+            recorder._record(meta.service_model.signing_name, operation_name, api_params, meta.region_name)
+            return original(client, operation_name, api_params)
+
+        def generate_presigned_post(presigner: Any, request_dict: Any, fields: Any = None, conditions: Any = None,
+                                    expires_in: int = 3600, region_name: Any = None) -> Any:
+            bucket = next((c["bucket"] for c in conditions or [] if isinstance(c, dict) and "bucket" in c), "")
+            key = (fields or {}).get("key", "")
+            # The upload itself is made by the app with this signature: it needs the signer's PutObject.
+            recorder._record("s3", "PutObject", {"Bucket": bucket, "Key": key}, region_name or REGION)
+            return original_post(presigner, request_dict, fields=fields, conditions=conditions,
+                                 expires_in=expires_in, region_name=region_name)
+
+        BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        S3PostPresigner.generate_presigned_post = generate_presigned_post  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        from botocore.client import BaseClient
+        from botocore.signers import S3PostPresigner
+
+        if self._original is not None:
+            BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+            S3PostPresigner.generate_presigned_post = self._original_post  # type: ignore[method-assign]
+            self._original = self._original_post = None
+
+
+@contextmanager
+def recording() -> Iterator[Recorder]:
+    recorder = Recorder()
+    recorder.install()
+    try:
+        yield recorder
+    finally:
+        recorder.uninstall()
+
+
+def as_stage(calls: Iterable[Call], from_prefix: str, to_prefix: str) -> list[Call]:
+    """Calls recorded against one stage's resources (tests run as `pantau-dev`) renamed to another's."""
+    out = []
+    for c in calls:
+        resource = c.resource.replace(f":{from_prefix}-", f":{to_prefix}-").replace(
+            f"/{from_prefix}-", f"/{to_prefix}-").replace(f":::{from_prefix}-", f":::{to_prefix}-")
+        out.append(Call(c.function, c.action, resource, c.operation))
+    return out
+
+
+# ----- reading the source -------------------------------------------------------------------------------
+
+_CLIENT_FACTORIES = {"client", "aws_client"}
+
+
+def static_calls(root: Path = ROOT / "chalicelib") -> set[tuple[str, str, str]]:
+    """(service, method, "file:line") for every boto3 client method called in `root`.
+
+    A client expression is `client("svc")`, `aws_client("svc")`, `aws.client("svc")`, a name assigned from one,
+    or a call of a module function whose body returns one (`_s3()`).
+    """
+    found: set[tuple[str, str, str]] = set()
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        helpers = _client_helpers(tree)
+        rel = path.relative_to(ROOT)
+        for scope in [tree, *[n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]]:
+            names: dict[str, str] = {}
+            for node in ast.walk(scope):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    service = _client_service(node.value, helpers)
+                    if service:
+                        names[node.targets[0].id] = service
+            for node in ast.walk(scope):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    receiver = node.func.value
+                    service = _client_service(receiver, helpers)
+                    if service is None and isinstance(receiver, ast.Name):
+                        service = names.get(receiver.id)
+                    if service:
+                        found.add((service, node.func.attr, f"{rel}:{node.lineno}"))
+    return found
+
+
+def _client_service(node: ast.AST, helpers: dict[str, str]) -> str | None:
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    if name in _CLIENT_FACTORIES and node.args and isinstance(node.args[0], ast.Constant):
+        return str(node.args[0].value)
+    if name in helpers and not node.args:
+        return helpers[name]
+    return None
+
+
+def _client_helpers(tree: ast.Module) -> dict[str, str]:
+    helpers: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Return) and inner.value is not None:
+                    service = _client_service(inner.value, {})
+                    if service:
+                        helpers[node.name] = service
+    return helpers
+
+
+def method_to_operation(service: str, method: str) -> str | None:
+    """boto3 method name -> API operation name (None for client helpers that are not API calls)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service)
+    for op in model.operation_names:
+        if re.sub(r"(?<!^)(?=[A-Z])", "_", op).lower() == method or _xform(op) == method:
+            return op
+    return None
+
+
+def _xform(op: str) -> str:
+    from botocore import xform_name
+
+    return xform_name(op)
+
+
+if __name__ == "__main__":
+    for written in write_policies():
+        print(written.relative_to(ROOT))
