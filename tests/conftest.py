@@ -40,6 +40,15 @@ def api(aws):
     return aws
 
 
+@pytest.fixture(scope="module")
+def module_api():
+    """One moto account for a whole module: for tests that create their own data and never need an empty table
+    (a fresh account per test costs a second or more)."""
+    with InProcess() as env:
+        yield env
+    reset_caches()
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The real local stack over HTTP: moto server + chalice local on free loopback ports, seeded."""

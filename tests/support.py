@@ -14,6 +14,9 @@ from moto import mock_aws
 REGION = "ap-southeast-3"
 
 
+_connections_endpoint: str | None = None
+
+
 def reset_caches() -> None:
     from chalicelib import config
     from chalicelib.adapters import aws
@@ -22,9 +25,15 @@ def reset_caches() -> None:
     from chalicelib.auth import JWKS
     from chalicelib.services import common
 
-    for model in MODELS:  # PynamoDB keeps a botocore client per model, bound to the endpoint it was made for
-        model._connection = None
-    common._connection = None
+    global _connections_endpoint
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if endpoint != _connections_endpoint:
+        # PynamoDB keeps a botocore client per model, bound to the endpoint it was made for: make new ones only
+        # when the endpoint changes (moto in-process intercepts any client, so they are reused across tests).
+        for model in MODELS:
+            model._connection = None
+        common._connection = None
+        _connections_endpoint = endpoint
     config.reset()
     aws.reset()
     JWKS.clear()

@@ -9,6 +9,11 @@ from tests.support import assert_problem
 from tests.tokens import signed_token, tamper
 
 
+@pytest.fixture(scope="module")
+def api(module_api):
+    return module_api
+
+
 def test_health_is_public(api):
     r = api.get("/v1/health")
     assert r.status == 200 and r.json == {"status": "ok"}

@@ -1,11 +1,17 @@
 """The OpenAPI document is generated from the code; the committed copy must match it and be valid."""
 
+import pytest
 import yaml
 from openapi_spec_validator import validate
 
 import app  # noqa: F401  (registers every route)
 from chalicelib.http import ROUTES
 from chalicelib.openapi import OPENAPI_FILE, build, render_yaml
+
+
+@pytest.fixture(scope="module")
+def api(module_api):
+    return module_api
 
 
 def test_committed_document_matches_the_code():
