@@ -126,10 +126,12 @@ def start_stack(moto_port: int | None = None, api_port: int | None = None, seed_
         wait_http(f"{endpoint}/moto-api/", proc=stack.procs[0])
         from chalicelib import config
         from chalicelib.adapters import aws
+        from chalicelib.services.common import reset_connections
         from infra import bootstrap, seed
 
         config.reset()
         aws.reset()
+        reset_connections()  # PynamoDB clients made earlier in this process point elsewhere
         resources = bootstrap.bootstrap(REGION)
         stack.resources = resources
         seed.create_bapas()

@@ -14,26 +14,16 @@ from moto import mock_aws
 REGION = "ap-southeast-3"
 
 
-_connections_endpoint: str | None = None
-
-
 def reset_caches() -> None:
     from chalicelib import config
     from chalicelib.adapters import aws
     from chalicelib.adapters.directory import DIRECTORY
-    from chalicelib.adapters.tables import MODELS
     from chalicelib.auth import JWKS
     from chalicelib.services import common
 
-    global _connections_endpoint
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-    if endpoint != _connections_endpoint:
-        # PynamoDB keeps a botocore client per model, bound to the endpoint it was made for: make new ones only
-        # when the endpoint changes (moto in-process intercepts any client, so they are reused across tests).
-        for model in MODELS:
-            model._connection = None
-        common._connection = None
-        _connections_endpoint = endpoint
+    # PynamoDB keeps a botocore client per model, bound to the endpoint it was made for: make new ones only
+    # when the endpoint changes (moto in-process intercepts any client, so they are reused across tests).
+    common.reset_connections(only_if_endpoint_changed=True)
     config.reset()
     aws.reset()
     JWKS.clear()

@@ -29,6 +29,26 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=_connection)
 
 
+_connections_endpoint: str | None = None
+
+
+def reset_connections(only_if_endpoint_changed: bool = False) -> None:
+    """Forget every PynamoDB connection, so the next request makes clients for the current `AWS_ENDPOINT_URL`
+    (for a process that talks to several stacks in turn: the tests, the local runner)."""
+    global _connection, _connections_endpoint
+    import os
+
+    from chalicelib.adapters.tables import MODELS
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if only_if_endpoint_changed and endpoint == _connections_endpoint:
+        return
+    for model in MODELS:
+        model._connection = None
+    _connection = None
+    _connections_endpoint = endpoint
+
+
 def canonical_hash(data: Any) -> str:
     """sha256 of the canonical JSON form: same meaning -> same hash, whatever the key order."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
