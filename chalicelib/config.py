@@ -23,6 +23,7 @@ class Settings:
     coordinators_topic_arn: str
     max_body_bytes: int
     due_shards: int
+    retention_years: int = 5
 
     @property
     def issuer(self) -> str:
@@ -52,6 +53,7 @@ def settings() -> Settings:
         coordinators_topic_arn=_env("PANTAU_COORDINATORS_TOPIC_ARN"),
         max_body_bytes=int(_env("PANTAU_MAX_BODY_BYTES", str(64 * 1024))),
         due_shards=int(_env("PANTAU_DUE_SHARDS", "8")),
+        retention_years=int(_env("PANTAU_RETENTION_YEARS", "5")),
     )
 
 

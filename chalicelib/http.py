@@ -14,6 +14,7 @@ import functools
 import inspect
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -35,6 +36,7 @@ TRANSIENT_AWS_CODES = {
     "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
     "InternalServerError", "ServiceUnavailable", "TransactionConflict", "TransactionInProgressException",
     "SlowDown", "InternalError", "RequestTimeout", "LimitExceededException", "TooManyRequestsException",
+    "500", "503",  # S3 HEAD errors have no body: botocore's code is the HTTP status
 }
 
 
@@ -119,7 +121,16 @@ def route(bp: Blueprint, path: str, methods: Iterable[str] = ("GET",), roles: It
     return decorator
 
 
+# Reasons DynamoDB gives for cancelling a transaction that the same request, sent again, may pass.
+TRANSIENT_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+
+
 def _aws_problem(code: str, exc: Exception) -> Problem:
+    reasons = {r.code for r in getattr(exc, "cancellation_reasons", None) or [] if r is not None}
+    if code == "TransactionCanceledException" and reasons & TRANSIENT_CANCELLATIONS:
+        code = sorted(reasons & TRANSIENT_CANCELLATIONS)[0]  # a busy table, not a refused condition
+        logger.warning("aws transient error", extra={"aws_code": code})
+        return unavailable()
     if code in TRANSIENT_AWS_CODES:
         logger.warning("aws transient error", extra={"aws_code": code})
         return unavailable()
@@ -154,7 +165,8 @@ def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:
     def middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
         started = time.perf_counter()
         context = event.context or {}
-        request_id = context.get("requestId") or event.headers.get("x-request-id") or ""
+        # API Gateway's request id; locally (chalice local) a client-sent X-Request-Id or a fresh one.
+        request_id = context.get("requestId") or (event.headers.get("x-request-id") or "")[:64] or str(uuid.uuid4())
         logger.set_correlation_id(request_id)
         rid_token = _request_id.set(request_id)
         resource = context.get("resourcePath", "")
@@ -178,6 +190,7 @@ def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:
             except Problem as problem:
                 response = problem_response(problem, event.path)
             response = _as_problem(response, event.path)
+            response.headers["X-Request-Id"] = request_id
             _log_request(method, resource, response.status_code, started)
         finally:
             if token is not None:

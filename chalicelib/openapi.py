@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.http import ROUTES, RouteDoc
-from chalicelib.schemas_out import ProblemOut
+from chalicelib.schemas_out import ProblemOut, Text
 
 TITLES = {
     200: "OK", 201: "Created", 400: "The body is not valid JSON", 401: "No valid Cognito ID token",
@@ -37,8 +37,8 @@ def _error_codes(doc: RouteDoc) -> list[int]:
     codes = set(doc.errors) | {503}
     if not doc.policy.public:
         codes |= {401, 403}
-    if "{" in doc.path:
-        codes.add(404)
+    if "{" in doc.path or any(q.name == "bapas_id" for q in doc.query):
+        codes.add(404)  # an unknown id, or (?bapas_id=) another Bapas: not the caller's to know about
     if doc.request is not None:
         codes |= {400, 413, 415, 422}
     if doc.query:
@@ -46,13 +46,30 @@ def _error_codes(doc: RouteDoc) -> list[int]:
     return sorted(codes)
 
 
+def response_parts(response: Any) -> list[Any]:
+    """A route's `response=`: a pydantic model, a `Text` (HTML, CSV ...), or a tuple of them."""
+    if response is None:
+        return []
+    return list(response) if isinstance(response, tuple) else [response]
+
+
+def _content(part: Any, ref: dict[Any, Any]) -> tuple[str, dict[str, Any]]:
+    if isinstance(part, Text):
+        schema: dict[str, Any] = {"type": "string"}
+        if part.description:
+            schema["description"] = part.description
+        return part.media_type, {"schema": schema}
+    return "application/json", {"schema": ref[part]}
+
+
 def _models() -> list[tuple[type[BaseModel], str]]:
     seen: dict[type[BaseModel], str] = {ProblemOut: "serialization"}
     for doc in ROUTES.values():
         if doc.request is not None:
             seen.setdefault(doc.request, "validation")
-        if isinstance(doc.response, type) and issubclass(doc.response, BaseModel):
-            seen.setdefault(doc.response, "serialization")
+        for part in response_parts(doc.response):
+            if isinstance(part, type) and issubclass(part, BaseModel):
+                seen.setdefault(part, "serialization")
     return sorted(seen.items(), key=lambda kv: kv[0].__name__)
 
 
@@ -84,7 +101,7 @@ def build() -> dict[str, Any]:
         for status in doc.status:
             response: dict[str, Any] = {"description": TITLES.get(status, "OK")}
             if doc.response is not None:
-                response["content"] = {"application/json": {"schema": ref[doc.response]}}
+                response["content"] = dict(_content(part, ref) for part in response_parts(doc.response))
             if doc.headers:
                 response["headers"] = {h: {"schema": {"type": "string"}} for h in doc.headers}
             responses[str(status)] = response

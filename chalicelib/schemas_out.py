@@ -5,7 +5,7 @@ These describe what the services return; they are not used to build responses.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,3 +119,31 @@ class VillageContactsOut(Out):
     version: int
     updated_at: str
     updated_by: str
+
+
+class Text(BaseModel):
+    """A response body that is not JSON (HTML, CSV): its media type, documented as a string.
+
+    A route's `response=` is a pydantic model, a `Text`, or a tuple of them (one per media type it can answer).
+    """
+
+    model_config = ConfigDict(frozen=True)
+    media_type: str
+    description: str = ""
+
+
+class OpenApiDocumentOut(BaseModel):
+    """An OpenAPI 3.1 document (this one): only its top-level shape is described here."""
+
+    model_config = ConfigDict(extra="allow")
+    openapi: Literal["3.1.0"]
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
+
+class PhotoUrlOut(Out):
+    key: str = Field(description="The photo's stored key (photos/<bapas_id>/<client_id>/<photo_id>)")
+    url: str = Field(description="A presigned S3 GET URL: fetch it without the Authorization header")
+    expires_at: str = Field(description="RFC 3339: the URL stops working then (at most 5 minutes after issue)")
+    expires_in: int = Field(description="Seconds the URL is valid (at most 300)", ge=1, le=300)

@@ -140,3 +140,30 @@ def ensure_kept(pending_key: str, final_key: str) -> bool:
             return False
         raise
     return True
+
+
+PHOTO_URL_EXPIRY_SECONDS = 5 * 60
+
+
+def presign_get(key: str, expires_in: int = PHOTO_URL_EXPIRY_SECONDS) -> str:
+    """A presigned GET of one stored photo, valid at most 5 minutes (no request is made)."""
+    if not 0 < expires_in <= PHOTO_URL_EXPIRY_SECONDS:
+        raise ValueError("a photo URL may live at most 5 minutes")
+    return _s3().generate_presigned_url("get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=expires_in)
+
+
+def delete_prefix(prefix: str) -> int:
+    """Delete every object under `prefix`, every version of it (the bucket is versioned); the count deleted."""
+    s3 = _s3()
+    deleted = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=_bucket(), Prefix=prefix):
+        versions = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        for i in range(0, len(versions), 1000):
+            chunk = versions[i:i + 1000]
+            response = s3.delete_objects(Bucket=_bucket(), Delete={"Objects": chunk, "Quiet": True})
+            if response.get("Errors"):
+                codes = sorted({e.get("Code", "") for e in response["Errors"]})
+                raise ClientError({"Error": {"Code": codes[0], "Message": "delete_objects failed"}}, "DeleteObjects")
+            deleted += len(chunk)
+    return deleted

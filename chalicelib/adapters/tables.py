@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 
 PREFIX = os.environ.get("PANTAU_TABLE_PREFIX", "pantau-dev")
@@ -64,6 +64,17 @@ class ClientDueIndex(GlobalSecondaryIndex):
     due_at = UnicodeAttribute(range_key=True)
 
 
+class ClientRetentionIndex(GlobalSecondaryIndex):
+    """Sparse: clients not yet anonymised, by the month their supervision ends ("YYYY-MM"): the retention job."""
+
+    class Meta:
+        index_name = "retention-index"
+        projection = KeysOnlyProjection()  # the job reads each item itself, consistently
+
+    end_month = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute(range_key=True)
+
+
 class ClientModel(Model):
     Meta = _meta("clients")
     client_id = UnicodeAttribute(hash_key=True)
@@ -91,10 +102,14 @@ class ClientModel(Model):
     open_escalation_id = UnicodeAttribute(null=True)
     # Progress-report facts: "<UTC submitted_at>|<period_start>|<period_end>|<record key>" (domain/progress.py).
     progress_reports = ListAttribute(of=UnicodeAttribute, null=True)
+    # supervision_end[:7] until the retention job anonymises the client (services/retention.py), then removed.
+    end_month = UnicodeAttribute(null=True)
+    anonymised_at = UnicodeAttribute(null=True)
 
     bapas_index = ClientBapasIndex()
     officer_index = ClientOfficerIndex()
     due_index = ClientDueIndex()
+    retention_index = ClientRetentionIndex()
 
 
 class AuditModel(Model):

@@ -3,7 +3,7 @@
 from chalice import Blueprint
 
 from chalicelib.http import json_response, principal, route
-from chalicelib.schemas_out import HealthOut, MeOut
+from chalicelib.schemas_out import HealthOut, MeOut, OpenApiDocumentOut
 
 bp = Blueprint(__name__)
 
@@ -20,7 +20,7 @@ def me():
     return json_response(principal().to_api())
 
 
-@route(bp, "/v1/openapi.json", public=True)
+@route(bp, "/v1/openapi.json", public=True, response=OpenApiDocumentOut)
 def openapi():
     """This API's OpenAPI 3.1 document."""
     from chalicelib.openapi import document

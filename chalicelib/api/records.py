@@ -73,7 +73,7 @@ def list_visits(client_id):
 
 
 @route(bp, "/v1/uploads", methods=["POST"], roles=WRITERS, request=UploadRequest, response=UploadsOut,
-       tag=TAG)
+       errors=(404,), tag=TAG)
 def create_uploads():
     """Get presigned S3 POSTs for up to 10 photos of a client (JPEG, PNG, HEIC, WebP; 1 B to 10 MiB each).
 

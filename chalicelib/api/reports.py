@@ -9,6 +9,7 @@ from chalicelib.config import settings
 from chalicelib.domain.compliance import State
 from chalicelib.domain.timeutil import now_utc
 from chalicelib.http import QueryParam, body_model, json_response, page_params, principal, query_params, route
+from chalicelib.schemas_out import Text
 from chalicelib.schemas_reports import (
     ComplianceReportOut,
     ConfigOut,
@@ -57,7 +58,8 @@ def list_progress_reports(client_id):
     return json_response(records.list_records(principal(), client_id, records.PROGRESS, page_params(params)))
 
 
-@route(bp, "/v1/reports/compliance", roles=READERS, response=ComplianceReportOut, headers=("Content-Disposition",),
+@route(bp, "/v1/reports/compliance", roles=READERS, headers=("Content-Disposition",),
+       response=(ComplianceReportOut, Text(media_type="text/csv", description="With Accept: text/csv or ?format=csv")),
        query=(QueryParam("from", "First local date (default: 29 days before `to`)", DAY),
               QueryParam("to", "Last local date (default: today in the Bapas time zone)", DAY),
               QueryParam("officer", "Only this PK's row", {"type": "string"}),
@@ -112,7 +114,7 @@ def _dashboard_html() -> str:
     return (STATIC / "dashboard.html").read_text(encoding="utf-8")
 
 
-@route(bp, "/dashboard", public=True, tag="dashboard")
+@route(bp, "/dashboard", public=True, tag="dashboard", response=Text(media_type="text/html"))
 def dashboard():
     """The coordinators' dashboard: one static HTML page (inline CSS and JS, nothing from the internet).
 

@@ -162,6 +162,7 @@ def create_client(p: Principal, body: ClientCreate, now: datetime) -> tuple[dict
         program=body.program.value,
         supervision_start=body.supervision_start.isoformat(),
         supervision_end=body.supervision_end.isoformat(),
+        end_month=body.supervision_end.isoformat()[:7],  # the retention index (services/retention.py)
         checkin_interval_days=body.checkin_interval_days or default_interval(body.program),
         phones=[ph.model_dump(mode="json", exclude_none=True) for ph in body.phones],
         address=_address(body.address),
@@ -216,7 +217,20 @@ def load_client(p: Principal, client_id: str, write: bool = False) -> ClientMode
     if item is None:
         raise not_found("Client")
     (check_client_write if write else check_client_read)(p, item.bapas_id, item.officer)
+    if not write and p.role in ("coordinator", "admin"):
+        audit_read(p, client_id)
     return item
+
+
+def audit_read(p: Principal, client_id: str) -> None:
+    """A coordinator's or admin's read of a client's record is audited (who, when, request id; no values).
+
+    Fail closed: if the entry cannot be written the read is refused (503 for a transient error). Reads go to
+    their own partition (`client-read#<id>`) so the client's timeline shows changes, not every look at it.
+    """
+    from chalicelib.domain.timeutil import now_utc
+
+    audit_entry(p, f"client-read#{client_id}", "client.read", now_utc()).save()
 
 
 def get_client(p: Principal, client_id: str, now: datetime) -> dict[str, Any]:
@@ -258,6 +272,8 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
         new["supervision_start"] = start.isoformat()
     if end.isoformat() != item.supervision_end:
         new["supervision_end"] = end.isoformat()
+        if item.anonymised_at is None:
+            new["end_month"] = end.isoformat()[:7]
     if "program" in sent and patch.program.value != item.program:
         new["program"] = patch.program.value
         new["checkin_interval_days"] = default_interval(patch.program)

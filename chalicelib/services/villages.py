@@ -66,7 +66,10 @@ def put_contacts(p: Principal, code: str, body: VillageContacts, now: datetime) 
             tx.save(item, condition=condition)
             entity = f"village#{p.bapas_id}#{village.code}"
             tx.save(audit_entry(p, entity, "village_contacts.put", now, changed, version))
-    except TransactWriteError:
+    except TransactWriteError as exc:
+        reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+        if "ConditionalCheckFailed" not in reasons:
+            raise  # throttling, a conflicting transaction: the route answers 503 with Retry-After
         raise conflict("The village contacts changed at the same time; read them and try again.") from None
     return to_api(item), 200 if existing else 201
 

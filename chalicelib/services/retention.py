@@ -1,0 +1,177 @@
+"""Retention: personal data of clients whose supervision ended long ago is deleted; the statistics stay.
+
+The scheduled function `apply_retention` (daily; locally `make invoke fn=apply_retention time=<RFC 3339>`) finds
+every client whose `supervision_end` lies more than `PANTAU_RETENTION_YEARS` (default 5) years before its time,
+through the sparse `retention-index` GSI of the clients table (hash `end_month` = "YYYY-MM" of the supervision
+end; keys only): one Query per month from `FIRST_MONTH` to the cut-off month, never a Scan. Each such client is
+anonymised:
+
+1. its photos are deleted from S3, every version (`photos/` and `pending/` prefixes of the client);
+2. its records are scrubbed: notes, the names of the people met, photo keys and EXIF evidence go; visit GPS
+   fixes are rounded to 0.01° (about 1 km); progress-report texts are replaced;
+3. escalation notes and resolution texts are replaced;
+4. one transaction replaces the client's name, removes phones, address text and location, offence, notes and
+   the registration hash, sets `anonymised_at`, removes `end_month` (so the client leaves the index) and
+   writes the audit entry `client.anonymise` (field names only).
+
+Kept, for the statistics: the ids, Bapas, officer, program, supervision dates and interval, village code and
+name, the compliance facts (`contacts`, `progress_reports`), every record's kind, time, channel, outcome,
+presence, distance and location check, and the escalations' reasons and dates. Steps 1-3 are idempotent and
+come before the client's transaction, so a run that stops half-way is finished by the next one.
+
+Logs carry counts only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.adapters import storage
+from chalicelib.adapters.tables import ClientModel, EscalationModel, RecordModel
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
+from chalicelib.obs import logger, metrics
+from chalicelib.services.common import audit_entry, transaction
+
+REDACTED = "[dihapus]"
+FIRST_MONTH = (2000, 1)  # no supervision ends earlier (schemas.Day)
+STOP_WHEN_MS_LEFT = 30_000
+CLIENT_FIELDS = ("name", "phones", "address.text", "address.location", "offence", "notes")
+SYSTEM = "system"
+
+
+def cutoff(as_of: datetime, years: int) -> date:
+    """Supervisions that ended before this date are past retention."""
+    day = as_of.date()
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def months_until(last: date) -> list[str]:
+    year, month = FIRST_MONTH
+    out = []
+    while (year, month) <= (last.year, last.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None,
+        years: int | None = None) -> dict[str, Any]:
+    years = settings().retention_years if years is None else years
+    limit = cutoff(as_of, years)
+    stats: Counter[str] = Counter()
+    stopped_early = False
+    for month in months_until(limit):
+        stats["months"] += 1
+        for key in ClientModel.retention_index.query(month):
+            item = _get(key.client_id)
+            if item is None or item.supervision_end >= limit.isoformat():
+                continue
+            try:
+                anonymise(item, as_of, stats)
+            except Exception as exc:  # one client must not stop the others; it stays in the index for tomorrow
+                stats["errors"] += 1
+                logger.error("client not anonymised", extra={"client_id": item.client_id,
+                                                             "error": type(exc).__name__})
+            if remaining_ms is not None and remaining_ms() < STOP_WHEN_MS_LEFT:
+                stopped_early = True
+                break
+        if stopped_early:
+            break
+    summary = {"as_of": to_rfc3339(as_of), "retention_years": years, "cutoff": limit.isoformat(),
+               "stopped_early": stopped_early,
+               **{k: stats[k] for k in ("months", "clients", "photos_deleted", "records_scrubbed",
+                                        "escalations_scrubbed", "errors")}}
+    logger.info("retention run", extra=summary)
+    metrics.add_metric(name="ClientsAnonymised", unit=MetricUnit.Count, value=stats["clients"])
+    metrics.flush_metrics()
+    return summary
+
+
+def run_scheduled(event: Any) -> dict[str, Any]:
+    """The EventBridge schedule: run as of the event's time (`make invoke fn=apply_retention time=...`)."""
+    as_of = parse_rfc3339(event.time) if getattr(event, "time", None) else now_utc()
+    context = getattr(event, "context", None)
+    return run(as_of, getattr(context, "get_remaining_time_in_millis", None))
+
+
+def _get(client_id: str) -> ClientModel | None:
+    try:
+        return ClientModel.get(client_id, consistent_read=True)
+    except ClientModel.DoesNotExist:
+        return None
+
+
+def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
+    client_id, bapas_id = item.client_id, item.bapas_id
+    for prefix in (storage.FINAL_PREFIX, storage.PENDING_PREFIX):
+        stats["photos_deleted"] += storage.delete_prefix(f"{prefix}{bapas_id}/{client_id}/")
+    for record in RecordModel.query(client_id, consistent_read=True):
+        body = json.loads(record.response) if record.response else record.data.as_dict()
+        clean = scrub_record(record.kind, body)
+        if clean != body:
+            record.data = clean
+            record.response = json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
+            record.save(condition=RecordModel.record_key.exists())
+            stats["records_scrubbed"] += 1
+    for e in EscalationModel.client_index.query(client_id):
+        actions = []
+        if e.notes is not None:
+            actions.append(EscalationModel.notes.remove())
+        if e.resolution not in (None, REDACTED):
+            actions.append(EscalationModel.resolution.set(REDACTED))
+        if actions:
+            EscalationModel(e.escalation_id).update(actions=actions, condition=EscalationModel.escalation_id.exists())
+            stats["escalations_scrubbed"] += 1
+    address = item.address.as_dict() if hasattr(item.address, "as_dict") else dict(item.address or {})
+    version = int(item.version) + 1
+    actions = [
+        ClientModel.name.set(REDACTED),
+        ClientModel.phones.set([]),
+        ClientModel.address.set({"text": REDACTED, "village_code": address.get("village_code", item.village_code),
+                                 "village_name": address.get("village_name", item.village_code)}),
+        ClientModel.offence.remove(), ClientModel.notes.remove(), ClientModel.request_hash.remove(),
+        ClientModel.end_month.remove(), ClientModel.anonymised_at.set(to_rfc3339(now)),
+        ClientModel.version.set(version), ClientModel.updated_at.set(to_rfc3339(now)),
+    ]
+    system = Principal(username=SYSTEM, sub=SYSTEM, role=SYSTEM, bapas_id=bapas_id)
+    try:
+        with transaction() as tx:
+            tx.update(ClientModel(client_id), actions=actions, condition=ClientModel.version == item.version)
+            tx.save(audit_entry(system, f"client#{client_id}", "client.anonymise", now, list(CLIENT_FIELDS), version))
+    except TransactWriteError:
+        stats["errors"] += 1  # changed meanwhile (or busy): still in the index, so tomorrow's run does it
+        logger.warning("client changed during anonymisation", extra={"client_id": client_id})
+        return
+    stats["clients"] += 1
+
+
+def scrub_record(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The record without its personal content; times, outcomes, presence and checks stay."""
+    out = dict(body)
+    if "notes" in out:
+        out["notes"] = REDACTED if kind == "visit" else None
+    for key in ("photos", "stored_photos", "photo_evidence"):
+        if key in out:
+            out[key] = []
+    if isinstance(out.get("met"), list):
+        out["met"] = [{**m, "name": None} for m in out["met"]]
+    location = out.get("location")
+    if isinstance(location, dict) and location.get("lat") is not None:
+        out["location"] = {**location, "lat": round(float(location["lat"]), 2),
+                           "lon": round(float(location["lon"]), 2)}
+    for key in ("assessment_summary", "criminogenic_factors", "recommended_program"):
+        if key in out:
+            out[key] = REDACTED
+    return out
