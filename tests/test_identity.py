@@ -1,5 +1,6 @@
 """Identity: every route but health needs a Cognito ID token verified against the pool's JWKS."""
 
+import json
 import time
 
 import boto3
@@ -91,3 +92,18 @@ def test_role_is_enforced_by_the_gate(api):
     body = assert_problem(api.post("/v1/clients", "pk.andi", {}), 403, code="forbidden")
     assert "pk" in body["detail"]
     assert_problem(api.post("/v1/clients", "admin.pusat", {}), 403)
+
+
+def test_every_response_carries_its_correlation_id(api, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    r = api.get("/v1/me", "pk.andi", headers={"X-Request-Id": "req-123"})
+    assert r.headers["x-request-id"] == "req-123"
+    logged = [rec for rec in caplog.records if getattr(rec, "route", None) == "/v1/me"]
+    from chalicelib.obs import logger
+
+    line = json.loads(logger.registered_formatter.format(logged[-1]))  # the JSON line as Powertools writes it
+    assert line["correlation_id"] == "req-123" and line["route"] == "/v1/me"
+    fresh = api.get("/v1/health")
+    assert len(fresh.headers["x-request-id"]) == 36
