@@ -25,14 +25,12 @@ from tests.escalation_support import (
     unreachable_client,
 )
 from tests.records_support import audits_of, new_id, stamp, visit_body
-from tests.support import InProcess, assert_problem, client_body, reset_caches
+from tests.support import assert_problem, client_body
 
 
-@pytest.fixture(scope="module")
-def api():
-    with InProcess() as env:
-        yield env
-    reset_caches()
+@pytest.fixture
+def api(module_api):
+    return module_api
 
 
 def register_makassar(api, start, officer: str) -> str:

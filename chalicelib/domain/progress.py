@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from chalicelib.domain.clients import Stage, stage_bounds
 
@@ -89,6 +90,11 @@ class Status:
 
 def due_periods(start: date, end: date) -> list[DuePeriod]:
     """Every due period of a supervision period, in order (see the module docstring)."""
+    return list(_due_periods(start, end))
+
+
+@lru_cache(maxsize=4096)  # many clients share a supervision period; the report evaluates thousands at once
+def _due_periods(start: date, end: date) -> tuple[DuePeriod, ...]:
     if end < start:
         raise ValueError(f"supervision end {end} is before its start {start}")
     out = []
@@ -98,7 +104,7 @@ def due_periods(start: date, end: date) -> list[DuePeriod]:
             due = min(period_start + timedelta(days=PERIOD_DAYS - 1), last)
             out.append(DuePeriod(stage, period_start, due))
             period_start = due + timedelta(days=1)
-    return out
+    return tuple(out)
 
 
 def is_met(period: DuePeriod, reports: Iterable[Report], as_of: datetime) -> bool:
@@ -111,7 +117,7 @@ def evaluate(start: date, end: date, reports: Iterable[Report], as_of: datetime,
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise ValueError("as_of must be timezone-aware")
     known = sorted((r.period_start, r.period_end) for r in reports if r.submitted_at <= as_of)
-    periods = due_periods(start, end)
+    periods = _due_periods(start, end)
     overdue: list[DuePeriod] = []
     upcoming: DuePeriod | None = None
     # Both lists are sorted; `covered` is the union of report periods as disjoint sorted intervals.

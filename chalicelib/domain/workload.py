@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.compliance import ContactKind, Schedule
@@ -55,27 +55,29 @@ def tally(schedule: Schedule, facts: Iterable[Fact], first: date, last: date, as
     if last < first:
         raise ValueError("last is before first")
     zone = ZoneInfo(schedule.tz)
-    facts = [f for f in facts if f.at <= as_of]
-    visits = sum(1 for f in facts if f.is_visit and first <= f.at.astimezone(zone).date() <= last)
-    lo, hi = max(first, schedule.start), min(last, schedule.end)
-    if hi < lo:
-        return Tally(0, 0, visits)
-    i_lo = (lo - schedule.start).days // schedule.interval_days
-    i_hi = (hi - schedule.start).days // schedule.interval_days
+    start, interval = schedule.start, schedule.interval_days
+    # Local dates only (no instants built per window): window i is closed at `as_of` exactly when its last
+    # date is before the local date of `as_of` (it closes at local midnight after its last date).
+    today = as_of.astimezone(zone).date()
+    visits = 0
     counted: set[int] = set()
     excused: set[int] = set()
     for f in facts:
-        if f.kind not in (ContactKind.COUNTED, ContactKind.EXCUSED):
+        if f.at > as_of:
             continue
-        window = schedule.window_at(f.at)
-        if window is None or not i_lo <= window.index <= i_hi:
-            continue
-        (counted if f.kind is ContactKind.COUNTED else excused).add(window.index)
+        day = f.at.astimezone(zone).date()
+        if f.is_visit and first <= day <= last:
+            visits += 1
+        if f.kind in (ContactKind.COUNTED, ContactKind.EXCUSED) and start <= day <= schedule.end:
+            (counted if f.kind is ContactKind.COUNTED else excused).add((day - start).days // interval)
+    lo, hi = max(first, start), min(last, schedule.end)
+    if hi < lo:
+        return Tally(0, 0, visits)
     expected = done = 0
-    for i in range(i_lo, i_hi + 1):
+    for i in range((lo - start).days // interval, (hi - start).days // interval + 1):
         if i in counted:
             expected += 1
             done += 1
-        elif i not in excused and schedule.window(i).closes_at <= as_of:
+        elif i not in excused and min(start + timedelta(days=(i + 1) * interval - 1), schedule.end) < today:
             expected += 1
     return Tally(expected, done, visits)
