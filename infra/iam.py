@@ -116,6 +116,18 @@ SPEC: dict[str, list[Grant]] = {
         # separate grant on the topic ARN would be redundant next to this one).
         _g("SmsAndCoordinatorsTopic", ["sns:Publish"], "*"),
     ],
+    # The daily retention run: anonymises clients whose supervision ended more than N years ago.
+    "apply_retention": [
+        _g("DueForRetention", ["dynamodb:Query"], INDEX % ("clients", "retention-index")),
+        _g("Clients", ["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE % "clients"),
+        _g("Records", ["dynamodb:Query", "dynamodb:PutItem"], TABLE % "records"),
+        _g("EscalationsOfClient", ["dynamodb:Query"], INDEX % ("escalations", "client-index")),
+        _g("Escalations", ["dynamodb:UpdateItem"], TABLE % "escalations"),
+        _g("Audit", APPEND, TABLE % "audit"),
+        _g("ListPhotoVersions", ["s3:ListBucketVersions"], BUCKET),
+        # Every version is deleted by id (the bucket is versioned): DeleteObjectVersion, not DeleteObject.
+        _g("DeletePhotos", ["s3:DeleteObjectVersion"], BUCKET + "/photos/*", BUCKET + "/pending/*"),
+    ],
 }
 
 
@@ -264,6 +276,16 @@ def required(service: str, operation: str, params: dict[str, Any], region: str) 
             return [("s3:GetObject", src), ("s3:PutObject", obj)]
         if operation in ("ListObjectsV2", "ListObjects"):
             return [("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
+        if operation == "ListObjectVersions":
+            return [("s3:ListBucketVersions", f"arn:aws:s3:::{bucket}")]
+        if operation == "DeleteObjects":
+            out = []
+            for o in params.get("Delete", {}).get("Objects", []):
+                key = f"arn:aws:s3:::{bucket}/{o['Key']}"
+                out.append(("s3:DeleteObjectVersion" if o.get("VersionId") else "s3:DeleteObject", key))
+            return out
+        if operation == "DeleteObject" and params.get("VersionId"):
+            return [("s3:DeleteObjectVersion", obj)]
         return [(f"s3:{operation}", obj)]
     if service == "sqs":
         return [(f"sqs:{_SQS_ACTION.get(operation, operation)}", _queue_arn(params.get("QueueUrl", ""), region))]
@@ -347,6 +369,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._original: Any = None
         self._original_post: Any = None
+        self._original_url: Any = None
 
     def _record(self, service: str, operation: str, params: dict[str, Any], region: str) -> None:
         function = lambda_function_on_stack(sys._getframe(2))
@@ -361,7 +384,7 @@ class Recorder:
 
     def install(self) -> None:
         from botocore.client import BaseClient
-        from botocore.signers import S3PostPresigner
+        from botocore.signers import RequestSigner, S3PostPresigner
 
         recorder = self
         original = self._original = BaseClient._make_api_call
@@ -381,17 +404,47 @@ class Recorder:
             return original_post(presigner, request_dict, fields=fields, conditions=conditions,
                                  expires_in=expires_in, region_name=region_name)
 
+        original_url = self._original_url = RequestSigner.generate_presigned_url
+
+        def generate_presigned_url(signer: Any, request_dict: Any, operation_name: str, expires_in: int = 3600,
+                                   region_name: Any = None, signing_name: Any = None) -> Any:
+            service_id = getattr(signer, "_service_id", None)
+            service = service_id.hyphenize() if service_id is not None else "s3"
+            params = _params_from_url(service, request_dict.get("url", ""))
+            # Whoever uses the URL acts with this role's permissions for that operation.
+            recorder._record(service, operation_name, params, region_name or signer.region_name or REGION)
+            return original_url(signer, request_dict, operation_name, expires_in=expires_in,
+                                region_name=region_name, signing_name=signing_name)
+
         BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
         S3PostPresigner.generate_presigned_post = generate_presigned_post  # type: ignore[method-assign]
+        RequestSigner.generate_presigned_url = generate_presigned_url  # type: ignore[method-assign]
 
     def uninstall(self) -> None:
         from botocore.client import BaseClient
-        from botocore.signers import S3PostPresigner
+        from botocore.signers import RequestSigner, S3PostPresigner
 
         if self._original is not None:
             BaseClient._make_api_call = self._original  # type: ignore[method-assign]
             S3PostPresigner.generate_presigned_post = self._original_post  # type: ignore[method-assign]
-            self._original = self._original_post = None
+            RequestSigner.generate_presigned_url = self._original_url  # type: ignore[method-assign]
+            self._original = self._original_post = self._original_url = None
+
+
+def _params_from_url(service: str, url: str) -> dict[str, Any]:
+    """Bucket and key of a presigned S3 URL (path or virtual-host style)."""
+    if service != "s3":
+        return {}
+    parsed = urlparse(url)
+    path = parsed.path.lstrip("/")
+    host = parsed.hostname or ""
+    if host.startswith("s3.") or host.startswith("s3-") or host.startswith("localhost") or host[:1].isdigit():
+        bucket, _, key = path.partition("/")
+    else:
+        bucket, key = host.split(".", 1)[0], path
+    from urllib.parse import unquote
+
+    return {"Bucket": bucket, "Key": unquote(key)}
 
 
 @contextmanager
@@ -444,7 +497,11 @@ def static_calls(root: Path = ROOT / "chalicelib") -> set[tuple[str, str, str]]:
                     if service is None and isinstance(receiver, ast.Name):
                         service = names.get(receiver.id)
                     if service:
-                        found.add((service, node.func.attr, f"{rel}:{node.lineno}"))
+                        method = node.func.attr
+                        if method in ("get_paginator", "generate_presigned_url") and node.args and \
+                                isinstance(node.args[0], ast.Constant):
+                            method = str(node.args[0].value)  # the operation it paginates or signs
+                        found.add((service, method, f"{rel}:{node.lineno}"))
     return found
 
 

@@ -203,16 +203,17 @@ def app_functions() -> list[dict[str, Any]]:
     out = []
     if a.routes:
         out.append({"name": "api_handler", "cfn": "APIHandler", "role": "ApiHandlerRole",
-                    "log_group": "ApiHandlerLogGroup", "sqs_queue": None})
+                    "log_group": "ApiHandlerLogGroup", "sqs_queue": None, "scheduled": False})
     for source in a.event_sources:
         cfn = to_cfn_resource_name(source.name)
         queue = getattr(source, "queue", None) if type(source).__name__ == "SQSEventConfig" else None
         out.append({"name": source.name, "cfn": cfn, "role": cfn + "Role", "log_group": cfn + "LogGroup",
-                    "sqs_queue": re.sub(r"^pantau-[a-z0-9]+-", "", queue) if queue else None})
+                    "sqs_queue": re.sub(r"^pantau-[a-z0-9]+-", "", queue) if queue else None,
+                    "scheduled": type(source).__name__ == "ScheduledEventConfig"})
     for fn in a.pure_lambda_functions:
         cfn = to_cfn_resource_name(fn.name)
         out.append({"name": fn.name, "cfn": cfn, "role": cfn + "Role", "log_group": cfn + "LogGroup",
-                    "sqs_queue": None})
+                    "sqs_queue": None, "scheduled": False})
     return out
 
 
@@ -350,6 +351,7 @@ def identity() -> dict[str, Any]:
             "Type": "AWS::Cognito::UserPool", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "UserPoolName": sub("${Prefix}-users"),
+                "UserPoolTier": "LITE",  # everything Pantau uses; new pools default to Essentials (dearer)
                 "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
                 "Policies": {"PasswordPolicy": {
                     "MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True,
@@ -414,6 +416,10 @@ def alarms(functions: list[dict[str, Any]]) -> dict[str, Any]:
             "Invocations", {"FunctionName": fn}, "Sum", 1, comparison="LessThanThreshold", period=86400,
             missing="breaching")
     for fn in functions:
+        if fn["scheduled"] and fn["name"] != "escalate_unreachable":
+            out[fn["cfn"] + "FailedAlarm"] = _alarm(
+                f"{fn['name']}-failed".replace("_", "-"), f"The scheduled function {fn['name']} failed.",
+                "AWS/Lambda", "Errors", {"FunctionName": ref(fn["cfn"])}, "Sum", 1)
         if fn["sqs_queue"]:
             out[fn["cfn"] + "ErrorsAlarm"] = _alarm(
                 f"{fn['name']}-errors".replace("_", "-"), f"The queue worker {fn['name']} crashed (whole batches "
