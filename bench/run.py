@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench import records_bench
+from bench import records_bench, report_bench
 
-BENCHMARKS = (records_bench,)
+BENCHMARKS = (records_bench, report_bench)
 
 
 def main() -> None:
