@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench import records_bench, report_bench
+from bench import escalation_bench, records_bench, report_bench
 
-BENCHMARKS = (records_bench, report_bench)
+BENCHMARKS = (records_bench, escalation_bench, report_bench)
 
 
 def main() -> None:
