@@ -50,3 +50,20 @@ clean:
 
 openapi: install
 	$(BIN)/python -m chalicelib.openapi
+
+# `make test` also checks every AWS call the in-process tests make against the calling function's IAM policy
+# (infra/iam_plugin.py); tests/test_infra.py packages the stack and runs cfn-lint on the merged template.
+test: export PYTEST_ADDOPTS := -p infra.iam_plugin $(PYTEST_ADDOPTS)
+
+# Deploying to AWS (docs/operations.md): `make package [stage=prod|dev]`, then `aws cloudformation package/deploy`.
+stage ?= prod
+.PHONY: package lint-cfn cost
+
+package: install
+	$(BIN)/python -m infra.package --stage $(stage)
+
+lint-cfn: package
+	$(BIN)/cfn-lint build/$(stage)/sam.yaml
+
+cost: install
+	$(BIN)/python -m infra.cost --write >/dev/null

@@ -361,6 +361,9 @@ def lambda_function_on_stack(frame: Any) -> str | None:
     return None
 
 
+_ACTIVE: list[Recorder] = []  # nested recorders: the innermost one records (a test checks its own calls)
+
+
 class Recorder:
     """Record every AWS call made inside a Lambda entry point (boto3 and PynamoDB alike)."""
 
@@ -372,6 +375,8 @@ class Recorder:
         self._original_url: Any = None
 
     def _record(self, service: str, operation: str, params: dict[str, Any], region: str) -> None:
+        if not _ACTIVE or _ACTIVE[-1] is not self:
+            return
         function = lambda_function_on_stack(sys._getframe(2))
         if function is None:
             return
@@ -419,11 +424,14 @@ class Recorder:
         BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
         S3PostPresigner.generate_presigned_post = generate_presigned_post  # type: ignore[method-assign]
         RequestSigner.generate_presigned_url = generate_presigned_url  # type: ignore[method-assign]
+        _ACTIVE.append(self)
 
     def uninstall(self) -> None:
         from botocore.client import BaseClient
         from botocore.signers import RequestSigner, S3PostPresigner
 
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
         if self._original is not None:
             BaseClient._make_api_call = self._original  # type: ignore[method-assign]
             S3PostPresigner.generate_presigned_post = self._original_post  # type: ignore[method-assign]
