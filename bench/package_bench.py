@@ -178,6 +178,10 @@ def main(argv: list[str]) -> int:
     if "--write" in argv:
         write(section)
         print(f"updated {DOC.relative_to(ROOT)}")
+        from infra import cost  # the cost model reads the cold-start figure from there
+
+        cost.DOC.write_text(cost.render())
+        print(f"updated {cost.DOC.relative_to(ROOT)}")
     return 0
 
 

@@ -24,8 +24,9 @@ DOC = ROOT / "docs" / "cost.md"
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 
 # ----- prices: USD, ap-southeast-3, on-demand list prices -----------------------------------------------------
-# From the AWS pricing pages for Asia Pacific (Jakarta). Check them before budgeting (pages change; SMS prices
-# change with carrier fees): https://aws.amazon.com/<service>/pricing/ and the SNS "SMS pricing" table.
+# The author's figures for Asia Pacific (Jakarta) at the time of writing, NOT fetched from the AWS Price List:
+# verify them on https://aws.amazon.com/<service>/pricing/ (or `aws pricing get-products`) before budgeting.
+# SMS prices change with carrier fees: see the SNS "SMS pricing" table for Indonesia.
 PRICES = {
     "lambda_gb_second": 0.0000166667,     # x86
     "lambda_request": 0.20 / 1e6,
@@ -344,7 +345,10 @@ def render() -> str:
     for key, (value, source) in bench.items():
         out.append(f"- `{key}` = {value} ({source})")
     out += ["", "## Assumptions", "",
-            "Prices (USD, ap-southeast-3, on-demand; check the AWS pricing pages before budgeting):", ""]
+            "Prices (USD, ap-southeast-3, on-demand). These are the author's figures at the time of writing, not "
+            "fetched from the AWS Price List: verify them on the AWS pricing pages (or with `aws pricing "
+            "get-products`) before budgeting, change them in `infra/cost.py` and run `make cost`. The SMS price "
+            "especially changes with Indonesian carrier fees.", ""]
     out += [f"- `{k}` = {v:.10g}" for k, v in PRICES.items()]
     out += ["", "Workload and sizes (edit the constants at the top of `infra/cost.py`):", ""]
     constants = {k: v for k, v in globals().items() if k.isupper() and isinstance(v, int | float) and k not in

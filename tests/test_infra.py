@@ -470,6 +470,9 @@ def _key_flows(api: Any) -> list[Call]:
         r = api.post(f"/v1/escalations/{escalation_id}/resolve", "kasubsi.jaksel",
                      {"resolution": "klien ditemukan, lapor diri kembali"})
         assert r.status == 200, r
+        for path in ("/v1/reports/compliance", f"/v1/clients/{cid}/timeline",
+                     f"/v1/clients/{cid}/progress-reports"):
+            assert api.get(path, "kasubsi.jaksel").status == 200, path
 
         cold()  # years later, the retention run anonymises the client: photos, records, escalations
         later = datetime.now(UTC) + timedelta(days=366 * 7)
