@@ -28,6 +28,14 @@ Rules (``evaluate``)
       ``unreachable``, ``missed`` (streak >= 1), ``due`` (current window neither met nor excused),
       ``compliant``. Before the period starts: ``due`` with nothing missed.
 
+Choices where the rules are silent
+    * An excused current window owes nothing: ``next_due`` is the last day of the next window (as for a
+      counted one), and the state is ``compliant``.
+    * An inactive contact at the same instant as the latest counted one is not "after" it.
+    * ``episode_started_at`` is set exactly when the state is ``unreachable`` (never once ``ended``);
+      an ended client keeps its final ``consecutive_missed`` and ``missed_windows``.
+    * Before the period starts, ``window_closes_at`` is the close of window 0.
+
 The result depends only on the *set* of contacts (never on their order): every aggregate is a
 max/min/flag. ``evaluate`` runs in O(windows + contacts).
 """
@@ -40,8 +48,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-UTC = UTC
 
 # The Bapas time zones named by the API contract. Schedule accepts any IANA zone, but the windows
 # are defined by local dates, which is exact for these fixed-offset zones.
@@ -71,9 +77,7 @@ _CHECKIN_OUTCOMES = {
 }
 
 
-def contact_kind(
-    record_type: str, outcome: str | None = None, client_present: bool | None = None
-) -> ContactKind:
+def contact_kind(record_type: str, outcome: str | None = None, client_present: bool | None = None) -> ContactKind:
     """The rule kind of a field record.
 
     ``record_type`` is ``"checkin"`` (classified by ``outcome``: ``completed``, ``no_answer``,
@@ -152,11 +156,7 @@ class Schedule:
                 raise ValueError(f"{name} must be a date, got {value!r}")
         if self.end < self.start:
             raise ValueError(f"supervision end {self.end} is before its start {self.start}")
-        if (
-            not isinstance(self.interval_days, int)
-            or isinstance(self.interval_days, bool)
-            or self.interval_days < 1
-        ):
+        if not isinstance(self.interval_days, int) or isinstance(self.interval_days, bool) or self.interval_days < 1:
             raise ValueError(f"interval_days must be an int >= 1, got {self.interval_days!r}")
         if not isinstance(self.tz, str) or not self.tz:
             raise ValueError(f"tz must be an IANA time zone name, got {self.tz!r}")
@@ -197,9 +197,7 @@ class Schedule:
         if not 0 <= index < self._count:
             raise IndexError(f"window {index} outside 0..{self._count - 1}")
         first, last = self._days(index)
-        return Window(
-            index, first, last, self._midnight(first), self._midnight(last + timedelta(days=1))
-        )
+        return Window(index, first, last, self._midnight(first), self._midnight(last + timedelta(days=1)))
 
     def window_at(self, t: datetime) -> Window | None:
         """The window whose ``[opens_at, closes_at)`` contains ``t``; None outside the period."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +23,6 @@ from chalicelib.domain.compliance import (
     evaluate,
 )
 
-UTC = timezone.utc
 ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 COUNTED, EXCUSED, INACTIVE, ATTEMPT = (
     ContactKind.COUNTED,
@@ -33,11 +33,12 @@ COUNTED, EXCUSED, INACTIVE, ATTEMPT = (
 
 # No example database (keeps the working tree clean), no deadline (the first zoneinfo load is slow).
 bounded = settings(
-    max_examples=120,
+    max_examples=50,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+thorough = settings(bounded, max_examples=100)
 
 
 def local(tz: str, day: date, hh: int = 12, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
@@ -120,23 +121,16 @@ def reference(schedule: Schedule, contacts: list[Contact], as_of: datetime) -> C
         state = State.DUE
     else:
         state = State.COMPLIANT
-    following = [w for w in ws if w.index == current.index + 1]
-    if not settled:
-        next_due = current.last_day
-    else:
-        next_due = following[0].last_day if following else schedule.end
-    return Compliance(
-        state, streak, last_counted, next_due, episode, current.closes_at, missed_total
-    )
+    following = [w.last_day for w in ws if w.index == current.index + 1]
+    next_due = (following or [schedule.end])[0] if settled else current.last_day
+    return Compliance(state, streak, last_counted, next_due, episode, current.closes_at, missed_total)
 
 
 # --------------------------------------------------------------------------------------------------
 # Strategies
 # --------------------------------------------------------------------------------------------------
 # Seconds into a local day, biased to the edges of the day where window boundaries are.
-SECOND_OF_DAY = st.one_of(
-    st.sampled_from([0, 1, 60, 43_200, 86_340, 86_399]), st.integers(0, 86_399)
-)
+SECOND_OF_DAY = st.one_of(st.sampled_from([0, 1, 60, 43_200, 86_340, 86_399]), st.integers(0, 86_399))
 KINDS = st.sampled_from(list(ContactKind))
 
 
@@ -155,32 +149,59 @@ def instant(schedule: Schedule, day_offset: int, second: int) -> datetime:
     return base + timedelta(seconds=second)
 
 
-@st.composite
-def instants(draw, schedule: Schedule, before: int = 3, after: int = 8) -> datetime:
+def instants(schedule: Schedule, before: int = 3, after: int = 8) -> st.SearchStrategy[datetime]:
+    """Instants from ``before`` days before the period to ``after`` days after it, in a random offset
+    (the rules must only care about the instant)."""
     span = (schedule.end - schedule.start).days
-    t = instant(schedule, draw(st.integers(-before, span + after)), draw(SECOND_OF_DAY))
-    # Express it in a random offset: the rules must only care about the instant.
-    return t.astimezone(draw(st.sampled_from([UTC, ZoneInfo(schedule.tz), ZoneInfo("Asia/Jakarta")])))
+    offsets = st.sampled_from([UTC, ZoneInfo(schedule.tz), ZoneInfo("Asia/Jakarta")])
+    return st.builds(
+        lambda d, sec, tz: instant(schedule, d, sec).astimezone(tz),
+        st.integers(-before, span + after),
+        SECOND_OF_DAY,
+        offsets,
+    )
+
+
+def instants_in_period(schedule: Schedule) -> st.SearchStrategy[datetime]:
+    span = (schedule.end - schedule.start).days
+    return st.builds(partial(instant, schedule), st.integers(0, span), SECOND_OF_DAY)
 
 
 @st.composite
 def contact_lists(draw, schedule: Schedule, kinds=KINDS, max_size: int = 25) -> list[Contact]:
-    return draw(
-        st.lists(st.builds(Contact, at=instants(schedule), kind=kinds), max_size=max_size)
-    )
+    return draw(st.lists(st.builds(Contact, at=instants(schedule), kind=kinds), max_size=max_size))
 
 
 @st.composite
-def scenarios(draw, max_days: int = 120):
-    schedule = draw(schedules(max_days))
+def sparse_scenarios(draw):
+    schedule = draw(schedules())
     return schedule, draw(contact_lists(schedule)), draw(instants(schedule))
+
+
+@st.composite
+def dense_scenarios(draw):
+    """Short intervals, contacts inside the period, as_of late: many closed windows and streaks."""
+    start = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)))
+    schedule = Schedule(
+        start=start,
+        end=start + timedelta(days=draw(st.integers(0, 60))),
+        interval_days=draw(st.integers(1, 7)),
+        tz=draw(st.sampled_from(ZONES)),
+    )
+    kinds = st.sampled_from([COUNTED, COUNTED, EXCUSED, INACTIVE, ATTEMPT])
+    contacts = draw(st.lists(st.builds(Contact, at=instants_in_period(schedule), kind=kinds), max_size=12))
+    return schedule, contacts, draw(instants(schedule, before=0, after=2))
+
+
+def scenarios():
+    return st.one_of(sparse_scenarios(), dense_scenarios())
 
 
 # --------------------------------------------------------------------------------------------------
 # Properties
 # --------------------------------------------------------------------------------------------------
 @bounded
-@given(schedules(max_days=800))
+@given(schedules(max_days=500))
 def test_windows_tile_the_period(schedule):
     ws = schedule.windows()
     zone = ZoneInfo(schedule.tz)
@@ -220,7 +241,7 @@ def test_window_at_matches_a_scan_of_the_windows(data):
     assert len(found) <= 1
 
 
-@bounded
+@thorough
 @given(scenarios())
 def test_evaluate_agrees_with_the_reference_model(scenario):
     schedule, contacts, as_of = scenario
@@ -232,11 +253,9 @@ def test_evaluate_agrees_with_the_reference_model(scenario):
 def test_result_does_not_depend_on_contact_order(data):
     schedule = data.draw(schedules())
     # Few distinct instants, so ties between kinds at the same instant are common.
-    pool = data.draw(st.lists(instants(schedule), min_size=1, max_size=6))
-    contacts = data.draw(
-        st.lists(st.builds(Contact, at=st.sampled_from(pool), kind=KINDS), max_size=20)
-    )
-    as_of = data.draw(instants(schedule))
+    pool = data.draw(st.lists(instants_in_period(schedule), min_size=1, max_size=6))
+    contacts = data.draw(st.lists(st.builds(Contact, at=st.sampled_from(pool), kind=KINDS), max_size=20))
+    as_of = data.draw(st.one_of(instants(schedule), st.just(max(pool)), st.just(schedule.closes_at)))
     shuffled = data.draw(st.permutations(contacts))
     assert evaluate(schedule, shuffled, as_of) == evaluate(schedule, contacts, as_of)
     assert evaluate(schedule, reversed(contacts), as_of) == evaluate(schedule, contacts, as_of)
@@ -246,11 +265,18 @@ def test_result_does_not_depend_on_contact_order(data):
 @given(st.data())
 def test_adding_a_counted_contact_never_increases_consecutive_missed(data):
     schedule, contacts, as_of = data.draw(scenarios())
-    extra = Contact(at=data.draw(instants(schedule)), kind=COUNTED)
     before = evaluate(schedule, contacts, as_of)
-    after = evaluate(schedule, [*contacts, extra], as_of)
-    assert after.consecutive_missed <= before.consecutive_missed
-    assert after.missed_windows <= before.missed_windows
+    # One random instant, plus one instant (at a random position) in every window begun by as_of.
+    position = data.draw(st.floats(0, 1, exclude_max=True))
+    begun = [w for w in schedule.windows() if w.opens_at <= as_of]
+    step = max(1, len(begun) // 20)  # at most ~20 windows, always including the latest ones
+    candidates = [data.draw(instants(schedule))] + [
+        w.opens_at + (w.closes_at - w.opens_at) * position for w in begun[::-step][:21]
+    ]
+    for at in candidates:
+        after = evaluate(schedule, [*contacts, Contact(at=at, kind=COUNTED)], as_of)
+        assert after.consecutive_missed <= before.consecutive_missed, at
+        assert after.missed_windows <= before.missed_windows, at
 
 
 @bounded
@@ -259,11 +285,11 @@ def test_counted_contact_in_every_closed_window_is_never_unreachable_without_a_d
     schedule = data.draw(schedules())
     as_of = data.draw(instants(schedule))
     contacts = data.draw(contact_lists(schedule, max_size=10))
-    for w in schedule.windows():
-        if w.closes_at <= as_of:
-            seconds = int((w.closes_at - w.opens_at).total_seconds())
-            at = w.opens_at + timedelta(seconds=data.draw(st.integers(0, seconds - 1)))
-            contacts.append(Contact(at=at, kind=COUNTED))
+    closed = [w for w in schedule.windows() if w.closes_at <= as_of]
+    positions = data.draw(st.lists(st.floats(0, 1, exclude_max=True), min_size=len(closed), max_size=len(closed)))
+    for w, position in zip(closed, positions, strict=True):
+        seconds = int((w.closes_at - w.opens_at).total_seconds())
+        contacts.append(Contact(at=w.opens_at + timedelta(seconds=int(position * seconds)), kind=COUNTED))
     result = evaluate(schedule, contacts, as_of)
     assert result.consecutive_missed == 0
     assert result.missed_windows == 0
@@ -271,10 +297,7 @@ def test_counted_contact_in_every_closed_window_is_never_unreachable_without_a_d
     known_counted = [x.at for x in contacts if x.kind is COUNTED and x.at <= as_of]
     last = max(known_counted, default=None)
     dead_phone_since = any(
-        x.kind is INACTIVE
-        and schedule.opens_at <= x.at <= as_of
-        and (last is None or x.at > last)
-        for x in contacts
+        x.kind is INACTIVE and schedule.opens_at <= x.at <= as_of and (last is None or x.at > last) for x in contacts
     )
     in_period = schedule.opens_at <= as_of < schedule.closes_at
     assert (result.state is State.UNREACHABLE) == (in_period and dead_phone_since)
@@ -285,15 +308,20 @@ def test_counted_contact_in_every_closed_window_is_never_unreachable_without_a_d
 def test_episode_start_is_stable_while_nothing_counted_happens(data):
     """A later run sees the same episode (same start), so it is not notified twice."""
     schedule, contacts, first = data.draw(scenarios())
-    later = first + timedelta(hours=data.draw(st.integers(0, 24 * 60)))
-    # Only non-counted facts arrive between the two runs.
-    contacts = [x for x in contacts if not (x.kind is COUNTED and first < x.at)]
-    a, b = evaluate(schedule, contacts, first), evaluate(schedule, contacts, later)
-    if a.state is State.UNREACHABLE and b.state is not State.ENDED:
-        assert b.state is State.UNREACHABLE
-        assert b.episode_started_at == a.episode_started_at
-    if a.state is State.ENDED:
-        assert b.state is State.ENDED
+    # Only non-counted facts arrive after the first run.
+    uncounted = st.sampled_from([EXCUSED, INACTIVE, ATTEMPT])
+    arrivals = data.draw(st.lists(st.builds(Contact, at=instants(schedule), kind=uncounted), max_size=4))
+    contacts = [x for x in contacts if not (x.kind is COUNTED and x.at > first)] + arrivals
+    a = evaluate(schedule, contacts, first)
+    later_runs = [w.closes_at for w in schedule.windows() if w.closes_at > first]
+    later_runs.append(first + timedelta(hours=data.draw(st.integers(0, 24 * 60))))
+    for later in later_runs:
+        b = evaluate(schedule, contacts, later)
+        if a.state is State.UNREACHABLE and b.state is not State.ENDED:
+            assert b.state is State.UNREACHABLE, later
+            assert b.episode_started_at == a.episode_started_at, later
+        if a.state is State.ENDED:
+            assert b.state is State.ENDED
 
 
 @bounded
@@ -429,6 +457,13 @@ def test_inactive_phone_makes_the_client_unreachable_at_once():
 def test_inactive_phone_without_any_counted_contact_is_unreachable():
     r = evaluate(WEEKLY, [c(INACTIVE, wib(2))], wib(3))
     assert r.state is State.UNREACHABLE and r.episode_started_at == wib(2)
+
+
+def test_episode_starts_at_the_first_dead_phone_whatever_the_arrival_order():
+    first, second = c(INACTIVE, wib(8, 9)), c(INACTIVE, wib(9, 9))
+    for contacts in ([first, second], [second, first]):
+        r = evaluate(WEEKLY, [c(COUNTED, wib(1)), *contacts], wib(10))
+        assert r.episode_started_at == first.at
 
 
 def test_inactive_before_the_latest_counted_contact_does_not_count():
