@@ -29,7 +29,7 @@ lint: install
 	$(BIN)/ruff check .
 
 test: install lint browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # The dashboard's browser test drives Debian's Chromium: installed here when missing and we are root (apt);
 # elsewhere the test skips and says why.
