@@ -280,8 +280,18 @@ def body_model(request: Any, model: type[M]) -> M:
         raise validation_failed(pydantic_errors(exc)) from exc
 
 
+MAX_QUERY_VALUE = 256  # ids, usernames, codes, dates; DynamoDB refuses keys over 2048 bytes (a 500, not a 422)
+MAX_CURSOR = 2048
+
+
 def query_params(request: Any) -> dict[str, str]:
-    return dict(request.query_params or {})
+    params = dict(request.query_params or {})
+    errors = [FieldError(name, f"must be at most {MAX_CURSOR if name == 'cursor' else MAX_QUERY_VALUE} characters")
+              for name, value in sorted(params.items())
+              if len(value) > (MAX_CURSOR if name == "cursor" else MAX_QUERY_VALUE)]
+    if errors:
+        raise validation_failed(errors)
+    return params
 
 
 @dataclass(frozen=True)
@@ -298,7 +308,7 @@ def page_params(params: dict[str, str]) -> Page:
     raw_limit = params.get("limit")
     limit = DEFAULT_LIMIT
     if raw_limit is not None:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:  # not '¹'
             raise validation_failed([FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}")])
         limit = int(raw_limit)
     return Page(limit=limit, cursor=decode_cursor(params.get("cursor")))
@@ -333,6 +343,6 @@ def if_match_version(request: Any) -> int:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # str.isdigit() is True for '¹', which int() refuses
         raise validation_failed([FieldError("If-Match", "must be the record's integer version")])
     return int(value)

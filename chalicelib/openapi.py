@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.http import ROUTES, RouteDoc
+from chalicelib.http import MAX_CURSOR, MAX_QUERY_VALUE, ROUTES, RouteDoc
 from chalicelib.schemas_out import ProblemOut, Text
 
 TITLES = {
@@ -31,6 +31,23 @@ The contract is `shared/contract/api-v1.md`; this document is generated from the
 Authorization: `Bearer <Cognito ID token>`; roles from `cognito:groups` (`pk`, `coordinator`, `admin`), the
 Bapas from `custom:bapas_id`. Errors are RFC 9457 `application/problem+json`.
 """
+
+
+_UUID = {"type": "string", "format": "uuid"}
+PATH_PARAMS: dict[str, dict[str, Any]] = {
+    "client_id": _UUID, "record_id": _UUID, "escalation_id": _UUID,
+    "village_code": {"type": "string", "pattern": r"^\d{2}\.?\d{2}\.?\d{2}\.?\d{4}$",
+                     "description": "Kemendagri code, with or without dots"},
+    "photo_id": {"type": "string", "pattern": r"^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.(jpg|png|heic|webp)$",
+                 "description": "The last segment of a key in a record's stored_photos"},
+}
+
+
+def _query_schema(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """Every query value is bounded (`http.query_params`): say so where the route did not."""
+    if schema.get("type") != "string" or "enum" in schema or "format" in schema:
+        return schema
+    return {**schema, "maxLength": MAX_CURSOR if name == "cursor" else MAX_QUERY_VALUE}
 
 
 def _error_codes(doc: RouteDoc) -> list[int]:
@@ -86,10 +103,10 @@ def build() -> dict[str, Any]:
         op: dict[str, Any] = {"operationId": _operation_id(doc), "summary": doc.summary, "tags": [doc.tag]}
         roles = "public" if doc.policy.public else ", ".join(doc.policy.roles)
         op["description"] = f"Roles: {roles}." + (f"\n\n{doc.description}" if doc.description else "")
-        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        params = [{"name": name, "in": "path", "required": True, "schema": PATH_PARAMS.get(name, {"type": "string"})}
                   for name in re.findall(r"{(\w+)}", path)]
         params += [{"name": q.name, "in": "query", "required": q.required, "description": q.description,
-                    "schema": q.schema} for q in doc.query]
+                    "schema": _query_schema(q.name, q.schema)} for q in doc.query]
         if method == "PATCH":
             params.append({"name": "If-Match", "in": "header", "required": True,
                            "description": "The record's current version", "schema": {"type": "string"}})

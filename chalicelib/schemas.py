@@ -41,6 +41,12 @@ class Location(Strict):
     lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
     lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
+    @field_validator("lat", "lon")
+    @classmethod
+    def _storable(cls, value: float) -> float:
+        # 1e-7 degree is about 1 cm; and DynamoDB refuses numbers closer to zero than 1e-130 (4e-209 was a 500).
+        return round(value, 7) + 0.0
+
 
 class Address(Strict):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema, field_validator
 
 from chalicelib.adapters.storage import MAX_PHOTO_BYTES
 from chalicelib.schemas import LongText, Name, Strict
@@ -54,6 +54,12 @@ class GpsFix(Strict):
     lat: Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
     lon: Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
     accuracy_m: Annotated[float, Field(strict=True, ge=0, le=100_000, allow_inf_nan=False)]
+
+    @field_validator("lat", "lon", "accuracy_m")
+    @classmethod
+    def _storable(cls, value: float) -> float:
+        # 1e-7 degree is about 1 cm; and DynamoDB refuses numbers closer to zero than 1e-130 (4e-209 was a 503).
+        return round(value, 7) + 0.0
 
 
 class Met(Strict):

@@ -272,11 +272,13 @@ def test_a_write_under_a_fault_is_503_then_the_same_request_completes_once(api, 
 
 def test_a_cancelled_transaction_for_another_reason_is_not_hidden_as_503(api):
     """Only throttling and conflicts are transient; a validation cancellation is a bug to see (500, logged)."""
-    w = put_contacts(api)
-    with fault("dynamodb", "TransactWriteItems", "TransactionCanceledException",
-               reasons=["ValidationError", "None"]):
-        r = w.send()
-    assert_problem(r, 500)
+    for w in (put_contacts(api), put_checkin(api), create_client(api)):
+        before = w.state()
+        with fault("dynamodb", "TransactWriteItems", "TransactionCanceledException",
+                   reasons=["ValidationError", "None", "None"]):
+            r = w.send()
+        assert_problem(r, 500)
+        assert w.state() == before
 
 
 # ----- the escalation run and its worker -----------------------------------------------------------------------

@@ -52,7 +52,7 @@ BHABIN_PHONE = "0812-6600-3141"  # +6281266003141
 SECRET_WORDS = ("Wiranto", "Kusumadewa", "Melati", "Harum", "perampokan", "bersenjata", "Sugiharto", "Sudarsono",
                 "Wijayakusuma", "Ratnasari", "Puspitawati", "Handoko", "Setiabudi", "Pasal 365", NIK)
 SECRET_DIGITS = ("81355552468", "85712349876", "81266003141")  # phone numbers, whatever their written form
-PHONE_LIKE = re.compile(r"(\+62|\b0)8\d[\d\s-]{7,}")
+PHONE_LIKE = re.compile(r"(?<![\w.])(?:\+62|0)8\d[\d\s-]{7,}")  # not inside a float
 NIK_LIKE = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
 

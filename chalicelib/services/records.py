@@ -230,6 +230,8 @@ def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWrit
     if client_failed == "ConditionalCheckFailed":
         load_client(p, client_id, write=True)  # 403/404 when the client was reassigned or removed meanwhile
     logger.warning("record transaction cancelled", extra={"kind": draft.kind, "reasons": reasons})
+    if not any(r == "ConditionalCheckFailed" or r in _RETRYABLE for r in reasons):
+        raise exc  # e.g. ValidationError: sending it again cannot help, so not a 503 (the route logs a 500)
     raise unavailable() from None
 
 
