@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 fn ?= escalate_unreachable
 time ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
-.PHONY: install run test lint invoke bench clean openapi browser
+.PHONY: install run test lint invoke bench clean openapi browser fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -50,6 +50,12 @@ clean:
 
 openapi: install
 	$(BIN)/python -m chalicelib.openapi
+
+# Schemathesis against a fresh local stack for PANTAU_FUZZ_SECONDS (default 10 minutes); `make test` runs the same
+# test bounded (a few examples per operation). PANTAU_FUZZ_EXAMPLES sets the examples per operation and round.
+fuzz: install
+	PANTAU_FUZZ_SECONDS=$${PANTAU_FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -s -p no:xdist \
+	  tests/integration/test_zz_fuzz_http.py
 
 # `make test` also checks every AWS call the in-process tests make against the calling function's IAM policy
 # (infra/iam_plugin.py); tests/test_infra.py packages the stack and runs cfn-lint on the merged template.
