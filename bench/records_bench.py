@@ -250,18 +250,9 @@ def isolate() -> None:
     """Never real AWS: fake credentials, a fixed region, no endpoint (moto in-process answers every call).
     Called before anything creates a boto3 client or reads the table prefix (the test suite's conftest does
     the same for the smoke test)."""
-    os.environ.update({
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "ap-southeast-3",
-        "AWS_REGION": "ap-southeast-3",
-        "PANTAU_TABLE_PREFIX": "pantau-dev",
-        "POWERTOOLS_METRICS_NAMESPACE": "Pantau",
-        "POWERTOOLS_SERVICE_NAME": "pantau",
-    })
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.pop("AWS_PROFILE", None)
+    from infra.fake_aws import use_fake_aws
+
+    use_fake_aws()
     import moto  # noqa: F401  (before any boto3 client exists)
 
 

@@ -16,20 +16,9 @@ Run with `make bench` (all benchmarks) or `python -m bench.report_bench [repeats
 
 from __future__ import annotations
 
-import os
+from infra.fake_aws import use_fake_aws
 
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "ap-southeast-3",
-    "AWS_REGION": "ap-southeast-3",
-    "PANTAU_TABLE_PREFIX": "pantau-dev",
-    "POWERTOOLS_METRICS_NAMESPACE": "Pantau",
-    "POWERTOOLS_SERVICE_NAME": "pantau",
-})
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("AWS_PROFILE", None)
+use_fake_aws()
 
 import json
 import statistics

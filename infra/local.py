@@ -41,17 +41,9 @@ def port_free(port: int) -> bool:
 
 
 def base_env(endpoint: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "PANTAU_TABLE_PREFIX": "pantau-dev",
-        "POWERTOOLS_METRICS_NAMESPACE": "Pantau",
-        "POWERTOOLS_SERVICE_NAME": "pantau",
-    }
+    from infra.fake_aws import FAKE_ENV
+
+    return {**FAKE_ENV, "AWS_ENDPOINT_URL": endpoint}
 
 
 def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:

@@ -8,18 +8,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "ap-southeast-3",
-    "AWS_REGION": "ap-southeast-3",
-    "PANTAU_TABLE_PREFIX": "pantau-dev",
-    "POWERTOOLS_METRICS_NAMESPACE": "Pantau",
-    "POWERTOOLS_SERVICE_NAME": "pantau",
-})
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("AWS_PROFILE", None)
+from infra.fake_aws import use_fake_aws
+
+use_fake_aws()
 
 import moto  # noqa: F401  (before any boto3 client exists)
 import pytest
