@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from chalicelib.domain.clients import Program
 from chalicelib.domain.phones import InvalidPhone, normalize_id_phone
@@ -23,18 +23,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=4000)
 
 
+def _e164(value: str) -> str:
+    try:
+        return normalize_id_phone(value)
+    except InvalidPhone as exc:
+        raise ValueError(str(exc)) from None
+
+
+# An Indonesian number in any common written form in, E.164 (+62…) out.
+PhoneNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(_e164)]
+
+
 class Phone(Strict):
-    number: Annotated[str, StringConstraints(max_length=40)]
+    number: PhoneNumber
     owner: Literal["client", "guarantor"]
     name: Name | None = None
-
-    @field_validator("number")
-    @classmethod
-    def _e164(cls, value: str) -> str:
-        try:
-            return normalize_id_phone(value)
-        except InvalidPhone as exc:
-            raise ValueError(str(exc)) from None
 
 
 class Location(Strict):
@@ -95,15 +98,7 @@ class ClientPatch(Strict):
 
 class Contact(Strict):
     name: Name
-    phone: Annotated[str, StringConstraints(max_length=40)]
-
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str) -> str:
-        try:
-            return normalize_id_phone(value)
-        except InvalidPhone as exc:
-            raise ValueError(str(exc)) from None
+    phone: PhoneNumber
 
 
 class Bhabinkamtibmas(Contact):
