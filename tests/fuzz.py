@@ -88,16 +88,16 @@ def _fuzz(operation: Any, mode: GenerationMode, api_url: str, session: requests.
     report.operations.add(label)
     strategy = operation.as_strategy(generation_mode=mode)
     fixed = {p.name: known[p.name] for p in operation.path_parameters if p.name in known}
-    if fixed and mode is GenerationMode.POSITIVE:
-        strategy = st.one_of(strategy, operation.as_strategy(generation_mode=mode, path_parameters=fixed))
     headers = {"Authorization": f"Bearer {token}"}
 
     @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
     @given(case=strategy, repair=st.booleans(), minutes=st.integers(0, 60 * 24 * 30))
     def call(case: Any, repair: bool, minutes: int) -> None:
-        if repair and mode is GenerationMode.POSITIVE and isinstance(case.body, dict):
-            case.body = _repaired(case.body, known, minutes)
+        if repair and mode is GenerationMode.POSITIVE:
+            case.path_parameters = {**(case.path_parameters or {}), **fixed}
+            if isinstance(case.body, dict):
+                case.body = _repaired(case.body, known, minutes)
         try:
             response = case.call(base_url=api_url, session=session, headers=headers, timeout=30)
         except requests.RequestException as exc:  # the API must answer everything
