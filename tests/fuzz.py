@@ -72,6 +72,9 @@ def run(api_url: str, tokens: dict[str, str], known: dict[str, dict[str, str]], 
     while True:
         for user, token in tokens.items():
             for operation in operations:
+                if report.rounds and time.monotonic() - started >= seconds:  # every operation had its round
+                    report.seconds = time.monotonic() - started
+                    return report
                 for mode in MODES:
                     _fuzz(operation, mode, api_url, session, token, known.get(user, {}), examples, report)
             report.seconds = time.monotonic() - started
