@@ -35,6 +35,15 @@ def check_bapas(p: Principal, bapas_id: str, write: bool = False) -> None:
         raise not_found("Resource")
 
 
+def scoped_officer(p: Principal, requested: str | None) -> str | None:
+    """The officer a list is narrowed to: a PK always themself (asking for a colleague's is 403)."""
+    if p.role == "pk":
+        if requested and requested != p.username:
+            raise forbidden("A PK sees only their own clients and what belongs to them.")
+        return p.username
+    return requested or None
+
+
 def scoped_bapas(p: Principal, requested: str | None) -> str:
     """The Bapas a list query runs in: the caller's own, or (admin only) the one asked for."""
     from chalicelib.errors import field_error

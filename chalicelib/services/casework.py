@@ -15,7 +15,7 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.access import check_bapas, scoped_bapas
+from chalicelib.access import check_bapas, scoped_bapas, scoped_officer
 from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel
 from chalicelib.auth import Principal
 from chalicelib.domain.notices import short_ref
@@ -105,11 +105,7 @@ def _notifications_of(escalation_ids: list[str]) -> dict[str, list[NotificationM
 
 def _scope(p: Principal, params: dict[str, str], states: tuple[str, ...]) -> tuple[str, str | None, list[str]]:
     bapas_id = scoped_bapas(p, params.get("bapas_id"))
-    officer = params.get("officer") or None
-    if p.role == "pk":
-        if officer and officer != p.username:
-            raise forbidden("A PK sees only their own clients' escalations and tasks.")
-        officer = p.username
+    officer = scoped_officer(p, params.get("officer"))
     state = params.get("state") or None
     if state and state not in states:
         raise field_error("state", f"must be one of {', '.join(states)}")

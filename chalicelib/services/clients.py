@@ -8,7 +8,7 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.access import check_client_read, check_client_write, scoped_bapas
+from chalicelib.access import check_client_read, check_client_write, scoped_bapas, scoped_officer
 from chalicelib.adapters.directory import DIRECTORY
 from chalicelib.adapters.tables import ClientModel
 from chalicelib.auth import Principal
@@ -22,7 +22,6 @@ from chalicelib.errors import (
     FieldError,
     conflict,
     field_error,
-    forbidden,
     not_found,
     precondition_failed,
     validation_failed,
@@ -307,11 +306,7 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
 
 def list_clients(p: Principal, params: dict[str, str], page: Page, now: datetime) -> dict[str, Any]:
     bapas_id = scoped_bapas(p, params.get("bapas_id"))
-    officer = params.get("officer") or None
-    if p.role == "pk":
-        if officer and officer != p.username:
-            raise forbidden("A PK lists only their own clients.")
-        officer = p.username
+    officer = scoped_officer(p, params.get("officer"))
     state = params.get("state") or None
     if state and state not in {s.value for s in rules.State}:
         raise field_error("state", f"must be one of {', '.join(s.value for s in rules.State)}")
