@@ -303,6 +303,13 @@ class Page:
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 
+# Query parameters several lists share (their documentation; `page_params` and `access` enforce them).
+PAGING = (QueryParam("limit", f"Page size (default {DEFAULT_LIMIT})",
+                     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+          QueryParam("cursor", "next_cursor of the previous page", {"type": "string"}))
+ADMIN_BAPAS = QueryParam("bapas_id", "admin only (required for admin): the Bapas to read", {"type": "string"})
+OFFICER = QueryParam("officer", "PK username (a PK may give only their own)", {"type": "string"})
+
 
 def page_params(params: dict[str, str]) -> Page:
     raw_limit = params.get("limit")

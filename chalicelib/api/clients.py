@@ -4,6 +4,9 @@ from chalice import Blueprint
 
 from chalicelib.domain.timeutil import now_utc
 from chalicelib.http import (
+    ADMIN_BAPAS,
+    OFFICER,
+    PAGING,
     QueryParam,
     body_model,
     if_match_version,
@@ -19,9 +22,6 @@ from chalicelib.services import clients, villages
 
 bp = Blueprint(__name__)
 
-PAGING = (QueryParam("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
-          QueryParam("cursor", "next_cursor of the previous page", {"type": "string"}))
-ADMIN_BAPAS = QueryParam("bapas_id", "admin only (required for admin): the Bapas to read", {"type": "string"})
 
 
 def _etag(body: dict) -> dict[str, str]:
@@ -38,7 +38,7 @@ def create_client():
 
 
 @route(bp, "/v1/clients", response=ClientList, query=(
-    QueryParam("officer", "PK username (a PK may give only their own)", {"type": "string"}),
+    OFFICER,
     QueryParam("state", "compliance state", {"type": "string", "enum": ["compliant", "due", "missed", "unreachable",
                                                                         "ended"]}),
     QueryParam("village_code", "Kemendagri village code, with or without dots", {"type": "string"}),

@@ -7,16 +7,23 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339
-from chalicelib.http import QueryParam, body_model, json_response, page_params, principal, query_params, route
+from chalicelib.http import (
+    ADMIN_BAPAS,
+    OFFICER,
+    PAGING,
+    QueryParam,
+    body_model,
+    json_response,
+    page_params,
+    principal,
+    query_params,
+    route,
+)
 from chalicelib.schemas_escalations import EscalationList, EscalationOut, EscalationResolve, TaskList
 from chalicelib.services import casework, escalation
 
 bp = Blueprint(__name__)
 
-PAGING = (QueryParam("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
-          QueryParam("cursor", "next_cursor of the previous page", {"type": "string"}))
-OFFICER = QueryParam("officer", "PK username (a PK may give only their own)", {"type": "string"})
-ADMIN_BAPAS = QueryParam("bapas_id", "admin only (required for admin): the Bapas to read", {"type": "string"})
 
 
 @route(bp, "/v1/escalations", response=EscalationList, query=(

@@ -3,7 +3,15 @@
 from chalice import Blueprint
 
 from chalicelib.domain.timeutil import now_utc
-from chalicelib.http import QueryParam, body_model, json_response, page_params, principal, query_params, route
+from chalicelib.http import (
+    PAGING,
+    body_model,
+    json_response,
+    page_params,
+    principal,
+    query_params,
+    route,
+)
 from chalicelib.schemas_records import (
     CheckinBody,
     CheckinList,
@@ -20,8 +28,6 @@ bp = Blueprint(__name__)
 
 WRITERS = ["pk", "coordinator"]
 TAG = "field records"
-PAGING = (QueryParam("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
-          QueryParam("cursor", "next_cursor of the previous page", {"type": "string"}))
 PUT_DOC = {"status": (201, 200), "errors": (409,), "headers": ("ETag", "Location"), "tag": TAG}
 
 

@@ -8,7 +8,17 @@ from chalice import Blueprint, Response
 from chalicelib.config import settings
 from chalicelib.domain.compliance import State
 from chalicelib.domain.timeutil import now_utc
-from chalicelib.http import QueryParam, body_model, json_response, page_params, principal, query_params, route
+from chalicelib.http import (
+    ADMIN_BAPAS,
+    PAGING,
+    QueryParam,
+    body_model,
+    json_response,
+    page_params,
+    principal,
+    query_params,
+    route,
+)
 from chalicelib.schemas_out import Text
 from chalicelib.schemas_reports import (
     ComplianceReportOut,
@@ -24,9 +34,6 @@ bp = Blueprint(__name__)
 
 WRITERS = ["pk", "coordinator"]
 READERS = ["coordinator", "admin"]
-PAGING = (QueryParam("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
-          QueryParam("cursor", "next_cursor of the previous page", {"type": "string"}))
-ADMIN_BAPAS = QueryParam("bapas_id", "admin only (required for admin): the Bapas to read", {"type": "string"})
 DAY = {"type": "string", "format": "date"}
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
