@@ -154,7 +154,13 @@ def document() -> dict[str, Any]:
 def render_yaml() -> str:
     import yaml  # dev dependency: only the generator writes YAML
 
-    return yaml.safe_dump(build(), sort_keys=False, allow_unicode=True, width=120)
+    class NoAliases(yaml.SafeDumper):
+        """Write shared schema objects out in full: no `&id001` anchors for client generators to trip on."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return yaml.dump(build(), Dumper=NoAliases, sort_keys=False, allow_unicode=True, width=120)
 
 
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
