@@ -20,10 +20,10 @@ from chalicelib.adapters.tables import ClientModel, EscalationModel, Notificatio
 from chalicelib.auth import Principal
 from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
-from chalicelib.errors import conflict, field_error, forbidden, not_found, unavailable
-from chalicelib.http import TRANSIENT_AWS_CODES, Page, encode_cursor
+from chalicelib.errors import conflict, field_error, forbidden, not_found
+from chalicelib.http import Page, encode_cursor
 from chalicelib.schemas_escalations import EscalationResolve
-from chalicelib.services.common import audit_entry, transaction
+from chalicelib.services.common import audit_entry, condition_failed, transaction
 from chalicelib.services.escalation import RECIPIENTS
 
 ESCALATION_STATES = ("open", "resolved")
@@ -229,12 +229,8 @@ def resolve_escalation(p: Principal, escalation_id: str, body: EscalationResolve
             tx.save(audit_entry(p, f"escalation#{e.escalation_id}", "escalation.resolve", now,
                                 ["state", "resolution", "notes"], version))
     except TransactWriteError as exc:
-        reasons = getattr(exc, "cancellation_reasons", None) or []
-        if not any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
-            if exc.cause_response_code in TRANSIENT_AWS_CODES or any(
-                    r is not None and r.code in ("TransactionConflict", "ThrottlingError") for r in reasons):
-                raise unavailable() from None
-            raise
+        if not condition_failed(exc):
+            raise  # throttling or a conflicting transaction: the route answers 503 with Retry-After
         current = EscalationModel.get(e.escalation_id, consistent_read=True)
         if current.state != "open":
             raise conflict("This escalation is already resolved.") from None

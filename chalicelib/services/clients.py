@@ -28,7 +28,7 @@ from chalicelib.errors import (
 )
 from chalicelib.http import Page, encode_cursor
 from chalicelib.schemas import ClientCreate, ClientPatch
-from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
+from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, condition_failed, transaction
 
 MAX_ITEMS_READ_PER_LIST = 2000
 
@@ -180,7 +180,7 @@ def create_client(p: Principal, body: ClientCreate, now: datetime) -> tuple[dict
             tx.save(item, condition=ClientModel.client_id.does_not_exist())
             tx.save(audit_entry(p, client_entity(client_id), "client.create", now, version=1))
     except TransactWriteError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         existing = _get(client_id)
         if existing is None:
@@ -191,12 +191,6 @@ def create_client(p: Principal, body: ClientCreate, now: datetime) -> tuple[dict
             raise conflict("A record with this id already exists.") from None
         raise conflict("A client with this id exists with different data.") from None
     return to_api(item, tz, now), 201
-
-
-def _condition_failed(exc: TransactWriteError) -> bool:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons) or \
-        exc.cause_response_code == "ConditionalCheckFailedException"
 
 
 def _get(client_id: str) -> ClientModel | None:
@@ -295,7 +289,7 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
             tx.update(ClientModel(client_id), actions=actions, condition=ClientModel.version == expected_version)
             tx.save(audit_entry(p, client_entity(client_id), "client.update", now, list(new), version))
     except TransactWriteError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         current = _get(client_id)
         raise precondition_failed(int(current.version) if current else expected_version) from None

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.tables import REGION, AuditModel, BapasModel
@@ -30,6 +31,16 @@ def transaction() -> TransactWrite:
 
 
 _connections_endpoint: str | None = None
+
+
+def cancellation_reasons(exc: TransactWriteError) -> list[str]:
+    """The codes DynamoDB gave for cancelling a transaction, one per item that had a reason."""
+    return [r.code for r in (getattr(exc, "cancellation_reasons", None) or []) if r is not None and r.code]
+
+
+def condition_failed(exc: TransactWriteError) -> bool:
+    """True when a transaction was refused by one of its conditions (not by throttling or a conflict)."""
+    return "ConditionalCheckFailed" in cancellation_reasons(exc)
 
 
 def reset_connections(only_if_endpoint_changed: bool = False) -> None:

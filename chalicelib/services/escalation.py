@@ -51,7 +51,7 @@ from chalicelib.errors import Problem
 from chalicelib.http import TRANSIENT_AWS_CODES
 from chalicelib.obs import logger, metrics
 from chalicelib.services.clients import contacts_of, due_shard, evaluate_client
-from chalicelib.services.common import BAPAS, audit_entry, transaction
+from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
 from chalicelib.services.villages import get_contacts
 
 # Fixed namespace: escalation and task ids are derived, never random, so every run agrees on them.
@@ -349,7 +349,7 @@ def _open(item: ClientModel, message: EscalationMessage, escalation_id: str,
             for entry in audits:
                 tx.save(entry)
     except TransactWriteError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise  # TransactionConflict and the like: SQS delivers the message again
         logger.info("escalation opened concurrently", extra={"escalation_id": escalation_id})
         return _EXISTS
@@ -359,11 +359,6 @@ def _open(item: ClientModel, message: EscalationMessage, escalation_id: str,
     metrics.add_metric(name="EscalationsOpened", unit=MetricUnit.Count, value=1)
     facts = _facts(escalation, item, officer, bhabin, task_due)
     return escalation, item, _SendContext(facts, notifications)
-
-
-def _condition_failed(exc: TransactWriteError) -> bool:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
 
 
 def _local_date(t: datetime, tz: str) -> date:

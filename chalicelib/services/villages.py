@@ -14,7 +14,7 @@ from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
 from chalicelib.errors import conflict, field_error, not_found
 from chalicelib.schemas import VillageContacts
-from chalicelib.services.common import audit_entry, transaction
+from chalicelib.services.common import audit_entry, condition_failed, transaction
 
 
 def _village(code: str) -> Any:
@@ -67,8 +67,7 @@ def put_contacts(p: Principal, code: str, body: VillageContacts, now: datetime) 
             entity = f"village#{p.bapas_id}#{village.code}"
             tx.save(audit_entry(p, entity, "village_contacts.put", now, changed, version))
     except TransactWriteError as exc:
-        reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
-        if "ConditionalCheckFailed" not in reasons:
+        if not condition_failed(exc):
             raise  # throttling, a conflicting transaction: the route answers 503 with Retry-After
         raise conflict("The village contacts changed at the same time; read them and try again.") from None
     return to_api(item), 200 if existing else 201
