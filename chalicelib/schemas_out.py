@@ -77,6 +77,15 @@ class ProgressStatusOut(Out):
     next_stage: Stage | None
 
 
+class StageReviewStatusOut(Out):
+    overdue: int = Field(description="Stages whose review is past due and not recorded (domain/reviews.py)")
+    overdue_stages: list[Literal["awal", "lanjutan", "akhir"]]
+    next_due: str | None = Field(description="YYYY-MM-DD: when the next stage's review is due (the stage's end, "
+                                             "or the next working day); null when none is left")
+    next_stage: Literal["awal", "lanjutan", "akhir"] | None
+    done: list[Literal["awal", "lanjutan", "akhir"]] = Field(description="Stages with a recorded review")
+
+
 class ClientOut(Out):
     id: str
     bapas_id: str
@@ -93,6 +102,7 @@ class ClientOut(Out):
     notes: str | None
     compliance: ComplianceOut
     progress_reports: ProgressStatusOut
+    stage_reviews: StageReviewStatusOut
     open_escalation_id: str | None = Field(description="The open escalation of the client's unreachable episode")
     version: int
     created_at: str

@@ -76,6 +76,8 @@ class ReportRow(Out):
     home_visits: int = Field(description="Home visits in the range")
     open_escalations: int = Field(description="Escalations open at as_of")
     overdue_progress_reports: int = Field(description="Due progress reports not written, at as_of")
+    overdue_stage_reviews: int = Field(description="Stages whose review (litmas + TPP session) is past due and not "
+                                                   "recorded, at as_of (domain/reviews.py)")
     escalations_resolved: int = Field(description="Escalations resolved in the range")
     median_days_to_resolve: float | None = Field(description="Median days from opening to resolution of those")
 
@@ -94,7 +96,7 @@ class ComplianceReportOut(Out):
 
 class TimelineEntry(Out):
     at: str = Field(description="RFC 3339, UTC")
-    kind: Literal["checkin", "visit", "progress_report", "escalation", "change"]
+    kind: Literal["checkin", "visit", "progress_report", "stage_review", "escalation", "change"]
     id: str
     data: dict[str, Any] = Field(description="The record as its own GET returns it; for an escalation its state; "
                                              "for a change the audit entry (who, action, field names)")

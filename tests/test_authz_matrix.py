@@ -68,6 +68,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("PUT", "/v1/clients/{client_id}/visits/{record_id}"): RECORD_PUT,
     ("GET", "/v1/clients/{client_id}/progress-reports"): READ,
     ("PUT", "/v1/clients/{client_id}/progress-reports/{record_id}"): RECORD_PUT,
+    ("GET", "/v1/clients/{client_id}/stage-reviews"): READ,
+    ("PUT", "/v1/clients/{client_id}/stage-reviews/{record_id}"): RECORD_PUT,
     ("GET", "/v1/clients/{client_id}/timeline"): READERS_ONLY,
     ("GET", "/v1/clients/{client_id}/photos/{photo_id}"): READ,
     ("POST", "/v1/uploads"): {**RECORD_PUT, "pk_own": 200, "coord_same": 200},
@@ -131,6 +133,12 @@ class World:
                 "criminogenic_factors": "Lingkungan pergaulan.", "recommended_program": "Pelatihan kerja.",
                 "submitted_at": checkin_body()["occurred_at"]}
 
+    def review_body(self) -> dict[str, Any]:
+        session = date.today() - timedelta(days=1)
+        return {"stage": "awal", "litmas": {"date": (session - timedelta(days=2)).isoformat(), "summary": "Baik.",
+                                            "recommendation": "Lanjutkan."},
+                "tpp_session": {"date": session.isoformat(), "decision": "continue"}}
+
 
 def _client_body(w: World, user: str | None) -> dict[str, Any]:
     return client_body(PK_OF.get(user or "", "pk.andi"))
@@ -142,6 +150,7 @@ BODIES = {
     ("PUT", "/v1/clients/{client_id}/checkins/{record_id}"): lambda w, user: checkin_body(),
     ("PUT", "/v1/clients/{client_id}/visits/{record_id}"): lambda w, user: visit_body(),
     ("PUT", "/v1/clients/{client_id}/progress-reports/{record_id}"): lambda w, user: w.progress_body(),
+    ("PUT", "/v1/clients/{client_id}/stage-reviews/{record_id}"): lambda w, user: w.review_body(),
     ("POST", "/v1/uploads"): lambda w, user: {"client_id": w.client_id,
                                               "files": [{"content_type": "image/png", "size_bytes": 1000}]},
     ("POST", "/v1/escalations/{escalation_id}/resolve"): lambda w, user: {"resolution": "Klien ditemukan"},

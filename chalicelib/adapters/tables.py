@@ -102,6 +102,8 @@ class ClientModel(Model):
     open_escalation_id = UnicodeAttribute(null=True)
     # Progress-report facts: "<UTC submitted_at>|<period_start>|<period_end>|<record key>" (domain/progress.py).
     progress_reports = ListAttribute(of=UnicodeAttribute, null=True)
+    # Stage-review facts: "<UTC recorded_at>|<stage>|<record key>" (domain/reviews.py).
+    stage_reviews = ListAttribute(of=UnicodeAttribute, null=True)
     # supervision_end[:7] until the retention job anonymises the client (services/retention.py), then removed.
     end_month = UnicodeAttribute(null=True)
     anonymised_at = UnicodeAttribute(null=True)
@@ -162,7 +164,8 @@ class RecordAllTimeIndex(LocalSecondaryIndex):
 
 
 class RecordModel(Model):
-    """Field records made offline by the app (check-ins, visits, progress reports), keyed by their ids."""
+    """Field records made offline by the app (check-ins, visits, progress reports, stage reviews), keyed by their
+    ids."""
 
     Meta = _meta("records")
     client_id = UnicodeAttribute(hash_key=True)

@@ -14,7 +14,7 @@ from chalicelib.adapters.tables import ClientModel
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain import compliance as rules
-from chalicelib.domain import progress
+from chalicelib.domain import progress, reviews
 from chalicelib.domain.clients import default_interval, local_today, stage_on
 from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
@@ -64,6 +64,13 @@ def progress_of(item: ClientModel, tz: str, now: datetime) -> progress.Status:
                              reports, now, local_today(now, tz))
 
 
+def reviews_of(item: ClientModel, tz: str, now: datetime) -> reviews.Status:
+    """Overdue and next stage reviews, from the facts on the client item (no record is read)."""
+    done = [reviews.parse_fact(fact) for fact in item.stage_reviews or []]
+    return reviews.evaluate(date.fromisoformat(item.supervision_start), date.fromisoformat(item.supervision_end),
+                            done, now, local_today(now, tz))
+
+
 def due_shard(client_id: str) -> str:
     return str(uuid.UUID(client_id).int % settings().due_shards)
 
@@ -105,6 +112,7 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
         "notes": item.notes,
         "compliance": result.to_api(),
         "progress_reports": progress_of(item, tz, now).to_api(),
+        "stage_reviews": reviews_of(item, tz, now).to_api(),
         "open_escalation_id": item.open_escalation_id,
         "version": int(item.version),
         "created_at": item.created_at,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,20 +33,21 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.adapters import storage
 from chalicelib.adapters.tables import ClientModel, RecordModel
 from chalicelib.auth import Principal
-from chalicelib.domain import compliance, geo, progress
-from chalicelib.domain.clients import stage_on
+from chalicelib.domain import compliance, geo, progress, reviews
+from chalicelib.domain.clients import Stage, local_today, stage_on
 from chalicelib.domain.photo_evidence import EXIF_PREFIX_BYTES, evaluate_photo
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import FieldError, Problem, conflict, field_error, unavailable, validation_failed
 from chalicelib.http import Page, encode_cursor
 from chalicelib.obs import logger
+from chalicelib.schemas_lifecycle import StageReviewBody
 from chalicelib.schemas_records import CheckinBody, UploadRequest, VisitBody
 from chalicelib.schemas_reports import ProgressReportBody
 from chalicelib.services.clients import due_fields, evaluate_client, load_client
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
 
-CHECKIN, VISIT, PROGRESS = "checkin", "visit", "progress_report"
-KINDS = (CHECKIN, VISIT, PROGRESS)
+CHECKIN, VISIT, PROGRESS, STAGE_REVIEW = "checkin", "visit", "progress_report", "stage_review"
+KINDS = (CHECKIN, VISIT, PROGRESS, STAGE_REVIEW)
 FUTURE_SKEW = timedelta(minutes=5)
 _RECORD_ID_MESSAGE = "must be a UUID (8-4-4-4-12 hexadecimal digits)"
 # Cancellation reasons (or error codes) after which the same PUT may simply be sent again.
@@ -81,7 +82,7 @@ class _Draft:
     time_field: str
     at: datetime
     body: dict[str, Any]
-    contact: compliance.ContactKind | None  # None for a progress report: not a supervision contact
+    contact: compliance.ContactKind | None  # None for a progress report or a review: not a supervision contact
     fields_sent: tuple[str, ...]
 
     @property
@@ -137,6 +138,19 @@ def _progress_draft(record_id: str, body: ProgressReportBody) -> _Draft:
                   tuple(sorted(body.model_fields_set)))
 
 
+def _stage_review_draft(record_id: str, body: StageReviewBody) -> _Draft:
+    normal = {
+        "stage": body.stage,
+        "litmas": {"date": body.litmas.date.isoformat(), "summary": body.litmas.summary,
+                   "recommendation": body.litmas.recommendation},
+        "tpp_session": {"date": body.tpp_session.date.isoformat(), "decision": body.tpp_session.decision,
+                        "notes": body.tpp_session.notes or None},
+    }
+    # `at` (the session's local midnight) is set once the client's time zone is known (`_put`).
+    at = datetime.combine(body.tpp_session.date, time(0), tzinfo=ZoneInfo("UTC"))
+    return _Draft(STAGE_REVIEW, record_id, "tpp_session.date", at, normal, None, tuple(sorted(body.model_fields_set)))
+
+
 # ----- use cases -----------------------------------------------------------------------------------
 
 def put_checkin(p: Principal, client_id: str, record_id: str, body: CheckinBody,
@@ -154,11 +168,22 @@ def put_progress_report(p: Principal, client_id: str, record_id: str, body: Prog
     return _put(p, client_id, _progress_draft(parse_record_id(record_id), body), now)
 
 
+def put_stage_review(p: Principal, client_id: str, record_id: str, body: StageReviewBody,
+                     now: datetime) -> tuple[dict[str, Any], int]:
+    return _put(p, client_id, _stage_review_draft(parse_record_id(record_id), body), now)
+
+
 def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[dict[str, Any], int]:
     client = load_client(p, client_id, write=True)
     tz = BAPAS.timezone(client.bapas_id)
+    if draft.kind == STAGE_REVIEW:
+        session = date.fromisoformat(draft.body["tpp_session"]["date"])
+        draft = replace(draft, at=datetime.combine(session, time(0), tzinfo=ZoneInfo(tz)))
     try:
-        _check_time(draft, client, tz, now)
+        if draft.kind == STAGE_REVIEW:
+            _check_review(draft, client, tz, now)
+        else:
+            _check_time(draft, client, tz, now)
         if draft.kind == PROGRESS:
             _check_report_period(draft, client, tz)
         objects = _check_photos(client, draft.photos)
@@ -186,9 +211,12 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[di
         version=1,
         response=text,
     )
-    if draft.contact is None:  # a progress report: its fact for the due rule (domain/progress.py)
+    if draft.kind == PROGRESS:  # its fact for the due rule (domain/progress.py)
         fact = progress.fact(to_rfc3339(draft.at), *_report_period(draft), draft.record_key)
         actions = [ClientModel.progress_reports.set((ClientModel.progress_reports | []).append([fact]))]
+    elif draft.kind == STAGE_REVIEW:  # its fact for the due rule (domain/reviews.py)
+        fact = reviews.fact(response["recorded_at"], draft.body["stage"], draft.record_key)
+        actions = [ClientModel.stage_reviews.set((ClientModel.stage_reviews | []).append([fact]))]
     else:
         fact = f"{to_rfc3339(draft.at)}|{draft.contact.value}|{draft.record_key}"
         actions = [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))]
@@ -263,6 +291,30 @@ def _check_time(draft: _Draft, client: ClientModel, tz: str, now: datetime) -> N
         raise field_error(draft.time_field, f"may not be before the supervision start ({client.supervision_start})")
 
 
+def _check_review(draft: _Draft, client: ClientModel, tz: str, now: datetime) -> None:
+    """Both dates within the supervision and not in the future, the litmas not after the session, and the
+    stage begun by the session's date."""
+    litmas = date.fromisoformat(draft.body["litmas"]["date"])
+    session = date.fromisoformat(draft.body["tpp_session"]["date"])
+    start, end = date.fromisoformat(client.supervision_start), date.fromisoformat(client.supervision_end)
+    today = local_today(now, tz)
+    errors = []
+    for name, day in (("litmas.date", litmas), ("tpp_session.date", session)):
+        if day > today:
+            errors.append(FieldError(name, f"may not lie in the future (today is {today} in the Bapas time zone)"))
+        elif day < start:
+            errors.append(FieldError(name, f"may not be before the supervision start ({start})"))
+    if not errors and session < litmas:
+        errors.append(FieldError("tpp_session.date", "may not be before the litmas date"))
+    first = reviews.stage_first_day(start, end, Stage(draft.body["stage"]))
+    if first is None:
+        errors.append(FieldError("stage", "is not a stage of this supervision period (too short to have it)"))
+    elif not errors and session < first:
+        errors.append(FieldError("stage", f"had not begun by the TPP session's date (it begins {first})"))
+    if errors:
+        raise validation_failed(errors)
+
+
 def _report_period(draft: _Draft) -> tuple[date, date]:
     return date.fromisoformat(draft.body["period_start"]), date.fromisoformat(draft.body["period_end"])
 
@@ -334,7 +386,7 @@ def _keep_photos(pending_keys: list[str], final_keys: list[str], replay: bool) -
 def _response(p: Principal, client: ClientModel, draft: _Draft, objects: list[storage.StoredObject], tz: str,
               now: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {"id": draft.record_id, "client_id": client.client_id, **draft.body}
-    if draft.kind != PROGRESS:
+    if draft.kind in (CHECKIN, VISIT):
         out["stored_photos"] = [storage.parse_pending_key(o.key).final_key for o in objects]  # type: ignore[union-attr]
     if draft.kind == VISIT:
         fix = draft.body["location"]

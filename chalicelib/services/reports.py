@@ -34,7 +34,7 @@ from chalicelib.domain.clients import local_today
 from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 from chalicelib.errors import FieldError, field_error, validation_failed
 from chalicelib.http import Page, encode_cursor
-from chalicelib.services.clients import client_entity, load_client, progress_of, schedule_of
+from chalicelib.services.clients import client_entity, load_client, progress_of, reviews_of, schedule_of
 from chalicelib.services.common import BAPAS
 
 MAX_RANGE_DAYS = 366
@@ -42,7 +42,7 @@ DEFAULT_RANGE_DAYS = 30
 STATES = tuple(s.value for s in rules.State)
 # Only what the report needs of a client item (the 1 MB page limit still counts whole items).
 REPORT_ATTRIBUTES = ["client_id", "officer", "supervision_start", "supervision_end", "checkin_interval_days",
-                     "contacts", "progress_reports"]
+                     "contacts", "progress_reports", "stage_reviews"]
 
 
 # ----- compliance report ---------------------------------------------------------------------------
@@ -57,6 +57,7 @@ class _Row:
     visits: int = 0
     open_escalations: int = 0
     overdue: int = 0
+    overdue_reviews: int = 0
     resolve_days: list[float] = field(default_factory=list)
 
     def add(self, other: _Row) -> None:
@@ -68,6 +69,7 @@ class _Row:
         self.visits += other.visits
         self.open_escalations += other.open_escalations
         self.overdue += other.overdue
+        self.overdue_reviews += other.overdue_reviews
         self.resolve_days += other.resolve_days
 
     def to_api(self) -> dict[str, Any]:
@@ -82,6 +84,7 @@ class _Row:
             "home_visits": self.visits,
             "open_escalations": self.open_escalations,
             "overdue_progress_reports": self.overdue,
+            "overdue_stage_reviews": self.overdue_reviews,
             "escalations_resolved": len(self.resolve_days),
             "median_days_to_resolve": round(statistics.median(self.resolve_days), 1) if self.resolve_days else None,
         }
@@ -143,6 +146,7 @@ def compliance_report(p: Principal, params: dict[str, str], now: datetime) -> di
         row.done += t.checkins_done
         row.visits += t.home_visits
         row.overdue += progress_of(item, tz, as_of).overdue
+        row.overdue_reviews += reviews_of(item, tz, as_of).overdue
 
     def row_for(e: EscalationModel) -> _Row | None:
         who = officer_of.get(e.client_id, e.officer)  # the client's PK now; the one it opened for if unknown
@@ -194,6 +198,7 @@ CSV_COLUMNS = (
     ("Kunjungan rumah", lambda r: r["home_visits"]),
     ("Eskalasi terbuka", lambda r: r["open_escalations"]),
     ("Laporan perkembangan terlambat", lambda r: r["overdue_progress_reports"]),
+    ("Litmas dan sidang TPP tahap terlambat", lambda r: r["overdue_stage_reviews"]),
     ("Eskalasi diselesaikan", lambda r: r["escalations_resolved"]),
     ("Median hari penyelesaian eskalasi", lambda r: r["median_days_to_resolve"]),
 )

@@ -8,7 +8,8 @@ anonymised:
 
 1. its photos are deleted from S3, every version (`photos/` and `pending/` prefixes of the client);
 2. its records are scrubbed: notes, the names of the people met, photo keys and EXIF evidence go; visit GPS
-   fixes are rounded to 0.01° (about 1 km); progress-report texts are replaced;
+   fixes are rounded to 0.01° (about 1 km); progress-report texts and the litmas and TPP texts of stage reviews
+   are replaced;
 3. escalation notes and resolution texts are replaced;
 4. one transaction replaces the client's name, removes phones, address text and location, offence, notes and
    the registration hash, sets `anonymised_at`, removes `end_month` (so the client leaves the index) and
@@ -174,4 +175,8 @@ def scrub_record(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     for key in ("assessment_summary", "criminogenic_factors", "recommended_program"):
         if key in out:
             out[key] = REDACTED
+    if isinstance(out.get("litmas"), dict):  # a stage review: its texts, not its dates or decision
+        out["litmas"] = {**out["litmas"], "summary": REDACTED, "recommendation": REDACTED}
+    if isinstance(out.get("tpp_session"), dict) and out["tpp_session"].get("notes") is not None:
+        out["tpp_session"] = {**out["tpp_session"], "notes": REDACTED}
     return out
