@@ -37,7 +37,10 @@ Time = Annotated[datetime, PlainValidator(_aware_time), WithJsonSchema({"type": 
 PhotoKey = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Photos = Annotated[list[PhotoKey], Field(max_length=MAX_PHOTOS)]
 
-Channel = Literal["video_call", "phone", "in_person"]
+# `guarantor_phone`: the contact went through the guarantor's phone with the client present; `office`: the client
+# reported in person at the Bapas, a Pos Bapas or the village office. Both are assisted contacts for clients
+# without a smartphone and count like `in_person` (the outcome decides, never the channel: domain/compliance.py).
+Channel = Literal["video_call", "phone", "in_person", "guarantor_phone", "office"]
 Outcome = Literal["completed", "no_answer", "number_inactive", "excused"]
 MetRole = Literal["family", "guarantor", "neighbour", "community_leader", "village_official", "bhabinkamtibmas"]
 

@@ -156,6 +156,30 @@ def test_number_inactive_puts_the_client_in_the_due_index_without_bumping_its_ve
     assert patch.status == 200, patch
 
 
+def test_assisted_channels_count_like_in_person(api):
+    """`guarantor_phone` and `office` (contract 1.1, "Reaching the client"): a completed contact through either
+    meets the window exactly as an `in_person` one does; an unanswered call through the guarantor is no contact."""
+    facts = {}
+    for channel in ("in_person", "guarantor_phone", "office"):
+        cid = new_client(api)
+        r = api.put(_path(cid, "checkins", new_id()), "pk.andi", checkin_body(channel=channel))
+        assert r.status == 201, r
+        assert r.json["channel"] == channel
+        CheckinOut.model_validate(r.json)
+        facts[channel] = client_item(cid)["contacts"]["L"][0]["S"].split("|")[1]
+        client = api.get(f"/v1/clients/{cid}", "pk.andi").json
+        assert client["compliance"]["state"] == "compliant", (channel, client["compliance"])
+        assert client["compliance"]["last_contact_at"] == r.json["occurred_at"]
+        listed = api.get(f"/v1/clients/{cid}/checkins", "pk.andi").json["items"]
+        assert [i["channel"] for i in listed] == [channel]
+    assert facts == {"in_person": "counted", "guarantor_phone": "counted", "office": "counted"}
+    cid = new_client(api)
+    body = checkin_body(channel="guarantor_phone", outcome="no_answer")
+    assert api.put(_path(cid, "checkins", new_id()), "pk.andi", body).status == 201
+    compliance = api.get(f"/v1/clients/{cid}", "pk.andi").json["compliance"]
+    assert compliance["last_contact_at"] is None and compliance["state"] in ("due", "missed")
+
+
 def test_lists_are_newest_first_and_paged(api):
     cid = new_client(api)
     ids = [new_id() for _ in range(3)]
