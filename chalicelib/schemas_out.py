@@ -72,8 +72,11 @@ class ComplianceOut(Out):
 
 class ProgressStatusOut(Out):
     overdue: int = Field(description="Due progress reports not written (see domain/progress.py)")
-    next_due: str | None = Field(description="YYYY-MM-DD: the next report's due date; null when none is left")
+    next_due: str | None = Field(description="YYYY-MM-DD: the next report's due date (the last date of its period, or "
+                                 "the next working day when that is a weekend or a holiday); null when none is left")
     next_period_start: str | None = Field(description="YYYY-MM-DD: the first date the next report covers")
+    next_period_end: str | None = Field(description="YYYY-MM-DD: the last date the next report covers (periods are "
+                                        "whole months within each stage)")
     next_stage: Stage | None
 
 

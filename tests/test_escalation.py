@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from lokal.holidays import add_working_days as lokal_add_working_days
 
 from chalicelib.adapters.tables import AuditModel, ClientModel, VillageContactModel
 from chalicelib.domain import compliance as rules
@@ -103,7 +104,8 @@ def test_one_episode_is_escalated_and_notified_exactly_once(api):
     assert api.get(f"/v1/escalations/{esc.escalation_id}", "pk.andi").json == item
     [task] = api.get("/v1/tasks", "pk.andi").json["items"]
     assert task["kind"] == "home_visit" and task["client_id"] == cid and task["escalation_id"] == esc.escalation_id
-    assert task["state"] == "open" and task["due_date"] == (today_wib() + timedelta(days=3)).isoformat()
+    # Due three working days after it opened: weekends, national holidays and cuti bersama skipped (lokal).
+    assert task["state"] == "open" and task["due_date"] == lokal_add_working_days(today_wib(), 3).isoformat()
 
     # Re-runs the same day and a week later: nothing new is opened or sent.
     again = run_and_drain(at_wib(today))

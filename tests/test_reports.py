@@ -14,6 +14,7 @@ import pytest
 
 from chalicelib.adapters.tables import ClientModel, RecordModel
 from chalicelib.domain.clients import Stage, stage_bounds
+from chalicelib.domain.progress import add_months, due_periods
 from tests.escalation_support import (
     at_wib,
     checkin,
@@ -43,7 +44,8 @@ def register_makassar(api, start, officer: str) -> str:
 
 
 def report_body(start, **overrides):
-    body = {"stage": "awal", "period_start": start.isoformat(), "period_end": (start + timedelta(days=29)).isoformat(),
+    first_month_end = add_months(start, 1) - timedelta(days=1)
+    body = {"stage": "awal", "period_start": start.isoformat(), "period_end": first_month_end.isoformat(),
             "assessment_summary": "Klien kooperatif, rutin lapor diri.", "criminogenic_factors": "Pergaulan lama.",
             "recommended_program": "Pelatihan kerja", "submitted_at": stamp(10)}
     body.update(overrides)
@@ -51,12 +53,19 @@ def report_body(start, **overrides):
 
 
 def test_progress_reports_are_offline_safe_and_feed_the_due_rule(api):
-    # 181 days: awal = days 0-60, due on days 29, 59 and 60 (its end); lanjutan from day 61, due first on day 90.
+    # 181 days: awal = days 0-60, two whole months (a 0-2 day stub joins the second); lanjutan from day 61,
+    # its first month due a month later (or the next working day).
     start = today_wib() - timedelta(days=75)
     cid = register(api, start)
     before = api.get(f"/v1/clients/{cid}", "pk.andi").json["progress_reports"]
-    assert before == {"overdue": 3, "next_due": (start + timedelta(days=90)).isoformat(),
-                      "next_period_start": (start + timedelta(days=61)).isoformat(), "next_stage": "lanjutan"}
+    periods = due_periods(start, start + timedelta(days=180))
+    awal = [p for p in periods if p.stage is Stage.AWAL]
+    upcoming = next(p for p in periods if p.stage is Stage.LANJUTAN)
+    assert len(awal) == 2 and all(p.due < today_wib() for p in awal) and upcoming.due >= today_wib()
+    assert upcoming.period_start == start + timedelta(days=61)
+    assert before == {"overdue": 2, "next_due": upcoming.due.isoformat(),
+                      "next_period_start": upcoming.period_start.isoformat(),
+                      "next_period_end": upcoming.period_end.isoformat(), "next_stage": "lanjutan"}
 
     rid = new_id()
     path = f"/v1/clients/{cid}/progress-reports/{rid}"
@@ -77,7 +86,7 @@ def test_progress_reports_are_offline_safe_and_feed_the_due_rule(api):
     assert item.progress_reports == [f"{got['submitted_at']}|{body['period_start']}|{body['period_end']}|"
                                      f"progress_report#{rid}"]
     assert len(audits_of(f"record#{cid}#progress_report#")) == 1
-    assert api.get(f"/v1/clients/{cid}", "kasubsi.jaksel").json["progress_reports"]["overdue"] == 2
+    assert api.get(f"/v1/clients/{cid}", "kasubsi.jaksel").json["progress_reports"]["overdue"] == 1
 
     # Validation: the period lies in the supervision and ends by the submission; the stage is the end's stage.
     awal_end = stage_bounds(start, start + timedelta(days=180))[0][2]
@@ -95,7 +104,7 @@ def test_progress_reports_are_offline_safe_and_feed_the_due_rule(api):
     for change, field in cases:
         assert_problem(api.put(f"/v1/clients/{cid}/progress-reports/{new_id()}", "pk.andi",
                                report_body(start, **change)), 422, field=field)
-    second = report_body(start, stage="awal", period_start=(start + timedelta(days=30)).isoformat(),
+    second = report_body(start, stage="awal", period_start=awal[1].period_start.isoformat(),
                          period_end=awal_end.isoformat(), submitted_at=stamp(5))
     second_id = new_id()
     assert api.put(f"/v1/clients/{cid}/progress-reports/{second_id}", "kasubsi.jaksel", second).status == 201

@@ -4,23 +4,31 @@ Pure domain logic (standard library only), like `compliance.py`.
 
 Due periods
     The supervision period is cut into its three stages by `clients.stage_bounds` (awal, lanjutan, akhir:
-    thirds of the period, inclusive local dates). Each stage is cut into *due periods* of 30 days counted
-    from the stage's first date; the last one is truncated at the stage's last date:
+    thirds of the period, inclusive local dates). Each stage is cut into *due periods* of whole calendar
+    months counted from the stage's first date ("monthly"); period k of a stage [first, last] covers
 
-        period k of a stage [first, last] covers [first + 30k, min(first + 30k + 29, last)]
+        [first + k months, first + (k + 1) months - 1 day]        (a month added to the 31st ends on the
+                                                                   month's last day: Jan 31 + 1 month = Feb 28)
 
-    and its *due date* is its last date. So a report is due every 30 days within a stage ("monthly") and
-    on the last date of every stage ("at the end of each stage"); the periods of all stages tile the whole
-    supervision period with no gap or overlap. Example: a stage 2027-01-01..2027-03-05 (64 days) has the
-    due dates 2027-01-30, 2027-03-01 and 2027-03-05, with periods starting 01-01, 01-31 and 03-02.
+    truncated at the stage's last date. A last period shorter than half of its month is merged into its
+    predecessor (no report for a 2-day stub): a stage 2027-01-01..2027-05-02 has the periods Jan, Feb, Mar
+    and Apr 1 - May 2. A stage shorter than half a month is one period. So every stage ends a period ("at
+    the end of each stage") and the periods of all stages tile the whole supervision period with no gap or
+    overlap.
+
+Due dates (working days)
+    A report is due by the end of its period's last date, moved to the next working day when that date is a
+    weekend, a libur nasional or a cuti bersama (`workdays.py`, from `lokal`'s calendar): the PK who writes it
+    is not expected to work on a day off. A period ending on Saturday 2027-01-30 is due on Monday 02-01.
 
 Met
-    A due period [period_start, due] is *met* at `as_of` by any report submitted at or before `as_of`
+    A due period [period_start, period_end] is *met* at `as_of` by any report submitted at or before `as_of`
     whose own period [report.period_start, report.period_end] overlaps it, i.e.
 
-        report.period_start <= due  and  report.period_end >= period_start.
+        report.period_start <= period_end  and  report.period_end >= period_start.
 
-    (The app pre-fills the report's period with the next due period, see `Status.next_period_start`, so a
+    (The app pre-fills the report's period with the next due period, see `Status.next_period_start` and
+    `next_period_end`, so a
     report normally covers exactly one due period; a report covering several periods meets each of them.)
     A report submitted after `as_of` is not known yet at `as_of` and is ignored, so the rule can be
     evaluated as of any past instant (the compliance report evaluates it as of the end of its range).
@@ -38,21 +46,22 @@ The result depends only on the set of reports, never on their order. O(periods +
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from chalicelib.domain import workdays
 from chalicelib.domain.clients import Stage, stage_bounds
-
-PERIOD_DAYS = 30
 
 
 @dataclass(frozen=True)
 class DuePeriod:
     stage: Stage
     period_start: date
-    due: date  # the period's last date: the report is due by the end of this local date
+    period_end: date  # the period's last date (inclusive)
+    due: date  # the report is due by the end of this local date: period_end, or the next working day after it
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class Status:
     next_due: date | None
     next_period_start: date | None
     next_stage: Stage | None
+    next_period_end: date | None = None
 
     def to_api(self) -> dict[str, object]:
         """The `progress_reports` object of a client."""
@@ -84,6 +94,7 @@ class Status:
             "overdue": self.overdue,
             "next_due": None if self.next_due is None else self.next_due.isoformat(),
             "next_period_start": None if self.next_period_start is None else self.next_period_start.isoformat(),
+            "next_period_end": None if self.next_period_end is None else self.next_period_end.isoformat(),
             "next_stage": None if self.next_stage is None else self.next_stage.value,
         }
 
@@ -93,22 +104,40 @@ def due_periods(start: date, end: date) -> list[DuePeriod]:
     return list(_due_periods(start, end))
 
 
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months, clamped to the month's last day (Jan 31 + 1 month = Feb 28)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def stage_periods(first: date, last: date) -> list[tuple[date, date]]:
+    """The periods of one stage [first, last]: whole months from `first`, a short last one merged (see above)."""
+    out: list[tuple[date, date]] = []
+    k = 0
+    while (period_start := add_months(first, k)) <= last:
+        next_start = add_months(first, k + 1)
+        period_end = min(next_start - timedelta(days=1), last)
+        stub = period_end < next_start - timedelta(days=1)  # truncated at the stage's end
+        if out and stub and (period_end - period_start).days + 1 < (next_start - period_start).days / 2:
+            out[-1] = (out[-1][0], period_end)  # a stub shorter than half a month joins its predecessor
+        else:
+            out.append((period_start, period_end))
+        k += 1
+    return out
+
+
 @lru_cache(maxsize=4096)  # many clients share a supervision period; the report evaluates thousands at once
 def _due_periods(start: date, end: date) -> tuple[DuePeriod, ...]:
     if end < start:
         raise ValueError(f"supervision end {end} is before its start {start}")
-    out = []
-    for stage, first, last in stage_bounds(start, end):
-        period_start = first
-        while period_start <= last:
-            due = min(period_start + timedelta(days=PERIOD_DAYS - 1), last)
-            out.append(DuePeriod(stage, period_start, due))
-            period_start = due + timedelta(days=1)
-    return tuple(out)
+    return tuple(DuePeriod(stage, period_start, period_end, workdays.on_or_after(period_end))
+                 for stage, first, last in stage_bounds(start, end)
+                 for period_start, period_end in stage_periods(first, last))
 
 
 def is_met(period: DuePeriod, reports: Iterable[Report], as_of: datetime) -> bool:
-    return any(r.submitted_at <= as_of and r.period_start <= period.due and r.period_end >= period.period_start
+    return any(r.submitted_at <= as_of and r.period_start <= period.period_end and r.period_end >= period.period_start
                for r in reports)
 
 
@@ -126,7 +155,7 @@ def evaluate(start: date, end: date, reports: Iterable[Report], as_of: datetime,
     for period in periods:
         while j < len(covered) and covered[j][1] < period.period_start:
             j += 1
-        met = j < len(covered) and covered[j][0] <= period.due
+        met = j < len(covered) and covered[j][0] <= period.period_end
         if met:
             continue
         if period.due < today:
@@ -139,6 +168,7 @@ def evaluate(start: date, end: date, reports: Iterable[Report], as_of: datetime,
         next_due=upcoming.due if upcoming else None,
         next_period_start=upcoming.period_start if upcoming else None,
         next_stage=upcoming.stage if upcoming else None,
+        next_period_end=upcoming.period_end if upcoming else None,
     )
 
 

@@ -45,7 +45,7 @@ from chalicelib.adapters.tables import ClientModel, EscalationModel, Notificatio
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain import compliance as rules
-from chalicelib.domain import notices
+from chalicelib.domain import notices, workdays
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
 from chalicelib.errors import Problem
 from chalicelib.http import TRANSIENT_AWS_CODES
@@ -61,7 +61,7 @@ RECIPIENTS = ("bhabinkamtibmas", "officer", "coordinator")  # also the order the
 # visibility timeout), so a live worker's claim is never taken over; short enough for SQS redeliveries
 # (every 120 s, 5 receives before the DLQ) to finish the job.
 CLAIM_STALE_AFTER = timedelta(minutes=3)
-TASK_DUE_DAYS = 3  # the home visit is due this many local days after the escalation opens
+TASK_DUE_DAYS = 3  # the home visit is due this many working days (domain/workdays.py) after the escalation opens
 SENDER_ID = "PANTAU"
 SQS_BATCH = 10
 STOP_WHEN_MS_LEFT = 30_000
@@ -298,7 +298,7 @@ def _open(item: ClientModel, message: EscalationMessage, escalation_id: str,
 
     now = now_utc()
     opened_at = to_rfc3339(now)
-    task_due = _local_date(now, tz) + timedelta(days=TASK_DUE_DAYS)
+    task_due = task_due_date(now, tz)
     village = get_contacts(item.bapas_id, item.village_code)
     officer = DIRECTORY.officer(item.officer)
     bhabin = village.bhabinkamtibmas.as_dict() if village is not None else {}
@@ -361,6 +361,12 @@ def _open(item: ClientModel, message: EscalationMessage, escalation_id: str,
     return escalation, item, _SendContext(facts, notifications)
 
 
+def task_due_date(opened_at: datetime, tz: str) -> date:
+    """The home visit's due date: TASK_DUE_DAYS working days after the local date the escalation opened (a PK
+    is not expected to visit on a weekend, a national holiday or a cuti bersama)."""
+    return workdays.add_working_days(_local_date(opened_at, tz), TASK_DUE_DAYS)
+
+
 def _local_date(t: datetime, tz: str) -> date:
     return t.astimezone(ZoneInfo(tz)).date()
 
@@ -385,7 +391,7 @@ def _facts_for_resume(escalation: EscalationModel, item: ClientModel) -> notices
     village = get_contacts(escalation.bapas_id, escalation.village_code)
     bhabin = village.bhabinkamtibmas.as_dict() if village is not None else {}
     tz = BAPAS.timezone(escalation.bapas_id)
-    task_due = _local_date(parse_rfc3339(escalation.opened_at), tz) + timedelta(days=TASK_DUE_DAYS)
+    task_due = task_due_date(parse_rfc3339(escalation.opened_at), tz)
     return _facts(escalation, item, DIRECTORY.officer(escalation.officer), bhabin, task_due)
 
 

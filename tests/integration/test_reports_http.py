@@ -4,6 +4,7 @@ plain Python: none of the app's rule or report code is used for the expected val
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import math
@@ -15,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from boto3.dynamodb.types import TypeDeserializer
+from lokal.holidays import HOLIDAY_YEARS, holidays_on
 
 from tests.support import assert_problem
 
@@ -34,6 +36,12 @@ def _scan(stack: Any, table: str) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _plus_months(day: date, months: int) -> date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _t(text: str) -> datetime:
@@ -106,7 +114,8 @@ def _expected_client(c: dict, records: list[dict], tz: ZoneInfo, first: date, la
         else:
             state = "compliant"
 
-    # Progress reports: 30-day periods within each third of the supervision, due on their last date.
+    # Progress reports: whole months within each third of the supervision (a last one shorter than half its
+    # month joins the one before), due on their last date or the next working day (lokal's calendar).
     n = (end - start).days + 1
     reports = [(date.fromisoformat(r["data"]["period_start"]), date.fromisoformat(r["data"]["period_end"]))
                for r in records if r["kind"] == "progress_report" and _t(r["data"]["submitted_at"]) <= as_of]
@@ -114,12 +123,22 @@ def _expected_client(c: dict, records: list[dict], tz: ZoneInfo, first: date, la
     for k in range(3):
         s_first, s_last = start + timedelta(days=math.ceil(k * n / 3)), start + timedelta(
             days=math.ceil((k + 1) * n / 3) - 1)
-        p = s_first
-        while p <= s_last:
-            due = min(p + timedelta(days=29), s_last)
-            if due < local(as_of) and not any(a <= due and b >= p for a, b in reports):
+        periods: list[list[date]] = []
+        m = 0
+        while (p := _plus_months(s_first, m)) <= s_last:
+            month_end = _plus_months(s_first, m + 1) - timedelta(days=1)
+            last = min(month_end, s_last)
+            if periods and last < month_end and (last - p).days + 1 < ((month_end - p).days + 1) / 2:
+                periods[-1][1] = last
+            else:
+                periods.append([p, last])
+            m += 1
+        for p, last in periods:
+            due = last
+            while due.weekday() >= 5 or (due.year in HOLIDAY_YEARS and holidays_on(due)):
+                due += timedelta(days=1)
+            if due < local(as_of) and not any(a <= last and b >= p for a, b in reports):
                 overdue += 1
-            p = due + timedelta(days=1)
     return {"state": state, "expected": expected, "done": done, "visits": visits, "overdue": overdue}
 
 
