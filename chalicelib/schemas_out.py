@@ -49,6 +49,12 @@ class PhoneOut(Out):
     number: str = Field(description="E.164, +62…", pattern=r"^\+62\d{6,13}$")
     owner: Literal["client", "guarantor"]
     name: str | None = None
+    status: Literal["active", "inactive"] = Field(
+        description="inactive: a `number_inactive` check-in, or the SMS provider reported an SMS to it undeliverable "
+                    "(never sent reminders; a new confirmation makes it active again)")
+    verified_at: str | None = Field(description="RFC 3339: when its holder confirmed a code sent to it by SMS "
+                                                "(POST /v1/clients/{id}/phones/confirm); cleared when it goes inactive")
+    inactive_since: str | None = Field(description="RFC 3339: since when it is inactive; null when active")
 
 
 class LocationOut(Out):

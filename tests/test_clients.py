@@ -37,8 +37,9 @@ def test_register_normalises_and_derives(api):
     c = r.json
     assert r.headers["etag"] == '"1"'
     assert r.headers["location"] == f"/v1/clients/{c['id']}"
-    assert c["phones"] == [{"number": "+6281234567890", "owner": "client"},
-                           {"number": "+6281311112222", "owner": "guarantor", "name": "Ibu"}]
+    fresh = {"status": "active", "verified_at": None, "inactive_since": None}
+    assert c["phones"] == [{"number": "+6281234567890", "owner": "client", "name": None, **fresh},
+                           {"number": "+6281311112222", "owner": "guarantor", "name": "Ibu", **fresh}]
     assert c["address"]["village_code"] == "31.74.09.1001"
     assert c["address"]["village_name"] == "Jagakarsa"
     assert c["bapas_id"] == "jaksel" and c["version"] == 1

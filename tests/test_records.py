@@ -156,6 +156,29 @@ def test_number_inactive_puts_the_client_in_the_due_index_without_bumping_its_ve
     assert patch.status == 200, patch
 
 
+
+def test_number_inactive_marks_the_number_called_inactive(api):
+    phones = [{"number": "0812-3456-7890", "owner": "client"}, {"number": "0813-1111-2222", "owner": "guarantor"}]
+    cid = new_client(api, phones=phones)
+    body = checkin_body(channel="phone", outcome="number_inactive", occurred_at=stamp(20))
+    assert api.put(_path(cid, "checkins", new_id()), "pk.andi", body).status == 201
+    client = api.get(f"/v1/clients/{cid}", "pk.andi").json
+    [mine, guarantor] = client["phones"]
+    assert mine["status"] == "inactive" and mine["inactive_since"] is not None and mine["verified_at"] is None
+    assert guarantor["status"] == "active" and client["version"] == 1
+    # Through the guarantor's phone: the guarantor's number is the dead one.
+    cid = new_client(api, phones=phones)
+    body = checkin_body(channel="guarantor_phone", outcome="number_inactive", occurred_at=stamp(20))
+    assert api.put(_path(cid, "checkins", new_id()), "pk.andi", body).status == 201
+    statuses = [p["status"] for p in api.get(f"/v1/clients/{cid}", "pk.andi").json["phones"]]
+    assert statuses == ["active", "inactive"]
+    # A PATCH that keeps the number keeps its state; a new number starts active.
+    r = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"phones": phones + [
+        {"number": "0857-1234-5678", "owner": "client"}]}, headers={"If-Match": "1"})
+    assert r.status == 200, r
+    assert [p["status"] for p in r.json["phones"]] == ["active", "inactive", "active"]
+
+
 def test_assisted_channels_count_like_in_person(api):
     """`guarantor_phone` and `office` (contract 1.1, "Reaching the client"): a completed contact through either
     meets the window exactly as an `in_person` one does; an unanswered call through the guarantor is no contact."""

@@ -39,3 +39,59 @@ def is_mobile(e164: str) -> bool:
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
+
+
+# ----- a client's numbers: verified, inactive, and who gets an SMS ------------------------------------------
+#
+# A client's `phones` are stored as maps `{number, owner, name?, verified_at?, inactive_at?}`:
+# * `verified_at` (UTC RFC 3339): the holder confirmed a code sent to it by SMS (`POST .../phones/confirm`);
+# * `inactive_at`: the number was found dead -- a `number_inactive` check-in outcome, or the SMS provider
+#   reporting an SMS to it undeliverable. It clears `verified_at`; a later confirmation makes it active again.
+# A PATCH that keeps a number (same number and owner) keeps its state; a new number starts unverified and active.
+
+STATE_KEYS = ("verified_at", "inactive_at")
+
+
+def phone_view(stored: dict) -> dict:
+    """A stored phone as the API shows it: `status` active|inactive, `verified_at`, `inactive_since`."""
+    return {
+        "number": stored["number"],
+        "owner": stored["owner"],
+        "name": stored.get("name"),
+        "status": "inactive" if stored.get("inactive_at") else "active",
+        "verified_at": stored.get("verified_at"),
+        "inactive_since": stored.get("inactive_at"),
+    }
+
+
+def carry_state(old: list[dict], new: list[dict]) -> list[dict]:
+    """`new` phones with the verification and inactivity of the same number and owner in `old`."""
+    known = {(p["number"], p["owner"]): p for p in old}
+    out = []
+    for phone in new:
+        kept = known.get((phone["number"], phone["owner"]), {})
+        out.append({**phone, **{k: kept[k] for k in STATE_KEYS if kept.get(k)}})
+    return out
+
+
+def indexes_of(phones: list[dict], number: str | None = None, owner: str | None = None) -> list[int]:
+    """Positions of the phones with this number (and/or owner)."""
+    return [i for i, p in enumerate(phones)
+            if (number is None or p["number"] == number) and (owner is None or p["owner"] == owner)]
+
+
+def sms_recipient(phones: list[dict]) -> dict | None:
+    """Who gets an SMS meant for the client: the client's own active mobile number (a verified one first),
+    else the guarantor's; None when neither has one. Landlines and dead numbers are never sent an SMS."""
+    for owner in ("client", "guarantor"):
+        usable = [p for p in phones if p["owner"] == owner and not p.get("inactive_at") and _mobile(p["number"])]
+        if usable:
+            return sorted(usable, key=lambda p: not p.get("verified_at"))[0]
+    return None
+
+
+def _mobile(number: str) -> bool:
+    try:
+        return is_mobile(number)
+    except phonenumbers.NumberParseException:
+        return False

@@ -16,6 +16,7 @@ from chalicelib.config import settings
 from chalicelib.domain import compliance as rules
 from chalicelib.domain import progress, reviews
 from chalicelib.domain.clients import default_interval, local_today, stage_on
+from chalicelib.domain.phones import carry_state, phone_view
 from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
 from chalicelib.errors import (
@@ -106,7 +107,7 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
         "checkin_interval_days": int(item.checkin_interval_days),
         "stage": stage_on(start, end, local_today(now, tz)).value,
         "officer": item.officer,
-        "phones": [_plain(p) for p in item.phones],
+        "phones": [phone_view(_plain(p)) for p in item.phones],
         "address": _plain(address),
         "offence": item.offence,
         "notes": item.notes,
@@ -262,7 +263,8 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
         if simple in sent and getattr(patch, simple) != getattr(item, simple):
             new[simple] = getattr(patch, simple)
     if "phones" in sent:
-        new["phones"] = [ph.model_dump(mode="json", exclude_none=True) for ph in patch.phones]
+        new["phones"] = carry_state([_plain(p) for p in item.phones],  # a kept number keeps its verification
+                                    [ph.model_dump(mode="json", exclude_none=True) for ph in patch.phones])
     if "address" in sent:
         new["address"] = _address(patch.address)
         new["village_code"] = patch.address.village_code

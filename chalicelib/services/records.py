@@ -45,6 +45,7 @@ from chalicelib.schemas_records import CheckinBody, UploadRequest, VisitBody
 from chalicelib.schemas_reports import ProgressReportBody
 from chalicelib.services.clients import due_fields, evaluate_client, load_client
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
+from chalicelib.services.phones import inactive_update
 
 CHECKIN, VISIT, PROGRESS, STAGE_REVIEW = "checkin", "visit", "progress_report", "stage_review"
 KINDS = (CHECKIN, VISIT, PROGRESS, STAGE_REVIEW)
@@ -220,14 +221,20 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[di
     else:
         fact = f"{to_rfc3339(draft.at)}|{draft.contact.value}|{draft.record_key}"
         actions = [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))]
-    if draft.contact is compliance.ContactKind.INACTIVE:
-        shard, _ = due_fields(client_id, evaluate_client(client, tz, now))
-        if shard is not None:  # a period that has ended has no window left to escalate in
-            actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(to_rfc3339(draft.at))]
     # Access was checked on the item just read; the condition makes sure it still holds when we write.
     still_allowed = ClientModel.client_id.exists() & (ClientModel.bapas_id == client.bapas_id)
     if p.role == "pk":
         still_allowed &= ClientModel.officer == p.username
+    if draft.contact is compliance.ContactKind.INACTIVE:
+        shard, _ = due_fields(client_id, evaluate_client(client, tz, now))
+        if shard is not None:  # a period that has ended has no window left to escalate in
+            actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(to_rfc3339(draft.at))]
+        # The number called is dead: the guarantor's for a call through them, else the client's own.
+        owner = "guarantor" if draft.body.get("channel") == "guarantor_phone" else "client"
+        phone_actions, same_phones = inactive_update(client, draft.at, owner=owner)
+        actions += phone_actions
+        if same_phones is not None:
+            still_allowed &= same_phones
     audit = audit_entry(p, record_entity(client_id, draft.record_key), f"{draft.kind}.create", now,
                         list(draft.fields_sent), version=1)
     try:
