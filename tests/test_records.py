@@ -173,8 +173,8 @@ def test_number_inactive_marks_the_number_called_inactive(api):
     statuses = [p["status"] for p in api.get(f"/v1/clients/{cid}", "pk.andi").json["phones"]]
     assert statuses == ["active", "inactive"]
     # A PATCH that keeps the number keeps its state; a new number starts active.
-    r = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"phones": phones + [
-        {"number": "0857-1234-5678", "owner": "client"}]}, headers={"If-Match": "1"})
+    more = [*phones, {"number": "0857-1234-5678", "owner": "client"}]
+    r = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"phones": more}, headers={"If-Match": "1"})
     assert r.status == 200, r
     assert [p["status"] for p in r.json["phones"]] == ["active", "inactive", "active"]
 
