@@ -2,7 +2,10 @@
 
 The signature is always verified against the user pool's JWKS (Cognito in AWS, moto server locally),
 with issuer, audience (the app client), expiry and `token_use` checked. Nothing is ever decode-only.
-The JWKS is cached per process and refetched once when a token names an unknown key id.
+The JWKS is cached per process (an hour). A token naming an unknown key id triggers at most one refetch per
+`_UNKNOWN_KID_SECONDS` (5 minutes) for the whole process: within that time every unknown `kid` is answered 401
+from the cache, so junk tokens cannot make each request fetch the JWKS (negative cache). A failed fetch is
+not retried for `_FETCH_FAILURE_BACKOFF_SECONDS`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from chalicelib.errors import unauthorized
 
 ROLES = ("pk", "coordinator", "admin")
 _JWKS_TTL_SECONDS = 3600
+_UNKNOWN_KID_SECONDS = 300
+_FETCH_FAILURE_BACKOFF_SECONDS = 10
 _LEEWAY_SECONDS = 30
 
 
@@ -43,31 +48,41 @@ class JwksCache:
         self._keys: dict[str, Any] = {}
         self._url: str | None = None
         self._fetched_at = 0.0
+        self._failed_at: float | None = None
+        self.fetches = 0  # how many times the JWKS was requested (the tests count them)
         self._lock = threading.Lock()
 
-    def _fetch(self, url: str) -> None:
-        response = requests.get(url, timeout=5)
-        response.raise_for_status()
-        keys = {}
-        for jwk in response.json().get("keys", []):
-            keys[jwk.get("kid")] = jwt.PyJWK(jwk).key
-        self._keys, self._url, self._fetched_at = keys, url, time.monotonic()
+    def _fetch(self, url: str, now: float) -> None:
+        self.fetches += 1
+        try:
+            response = requests.get(url, timeout=5)
+            response.raise_for_status()
+            keys = {}
+            for jwk in response.json().get("keys", []):
+                keys[jwk.get("kid")] = jwt.PyJWK(jwk).key
+        except (requests.RequestException, ValueError, jwt.PyJWTError) as exc:
+            self._failed_at = now
+            raise unauthorized("The token's signing keys could not be loaded.") from exc
+        self._keys, self._url, self._fetched_at, self._failed_at = keys, url, now, None
 
     def key(self, url: str, kid: str) -> Any:
         with self._lock:
-            stale = self._url != url or time.monotonic() - self._fetched_at > _JWKS_TTL_SECONDS
-            if stale or kid not in self._keys:
-                try:
-                    self._fetch(url)
-                except (requests.RequestException, ValueError, jwt.PyJWTError) as exc:
-                    raise unauthorized("The token's signing keys could not be loaded.") from exc
+            now = time.monotonic()
+            stale = self._url != url or now - self._fetched_at > _JWKS_TTL_SECONDS
+            # An unknown kid refetches only when the keys are older than the negative-cache time: a rotated
+            # pool key is picked up within 5 minutes, a stream of junk kids costs one fetch per 5 minutes.
+            refetch = stale or (kid not in self._keys and now - self._fetched_at > _UNKNOWN_KID_SECONDS)
+            if refetch:
+                if self._failed_at is not None and now - self._failed_at < _FETCH_FAILURE_BACKOFF_SECONDS:
+                    raise unauthorized("The token's signing keys could not be loaded.")
+                self._fetch(url, now)
             if kid not in self._keys:
                 raise unauthorized("The token is not signed by this user pool.")
             return self._keys[kid]
 
     def clear(self) -> None:
         with self._lock:
-            self._keys, self._url = {}, None
+            self._keys, self._url, self._fetched_at, self._failed_at = {}, None, 0.0, None
 
 
 JWKS = JwksCache()

@@ -22,6 +22,13 @@ MAX_PHOTOS = 10
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
 
 
+# Every time field of every body passes here. Bounded like `Day` (schemas.py): an offset applied to a time near
+# year 1 or 9999 leaves the calendar (`0001-01-01T00:00:00+03:04` was an OverflowError, a 500).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)
+_RANGE_MESSAGE = "must lie between 2000-01-01T00:00:00Z and 2100-12-31T23:59:59Z"
+
+
 def _aware_time(value: Any) -> datetime:
     """RFC 3339 with an offset (`2026-12-01T09:30:00+07:00` or `...Z`), returned in UTC. Naive times fail."""
     if not isinstance(value, str) or not _RFC3339.fullmatch(value):
@@ -30,10 +37,16 @@ def _aware_time(value: Any) -> datetime:
         parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00").replace(" ", "T"))
     except ValueError:
         raise ValueError("is not a valid date and time") from None
-    return parsed.astimezone(UTC)
+    if not 1999 <= parsed.year <= 2101:  # far from both ends of the calendar, so the conversion below is safe
+        raise ValueError(_RANGE_MESSAGE)
+    utc = parsed.astimezone(UTC)
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(_RANGE_MESSAGE)
+    return utc
 
 
-Time = Annotated[datetime, PlainValidator(_aware_time), WithJsonSchema({"type": "string", "format": "date-time"})]
+Time = Annotated[datetime, PlainValidator(_aware_time), WithJsonSchema(
+    {"type": "string", "format": "date-time", "description": f"RFC 3339 with an offset; {_RANGE_MESSAGE}"})]
 PhotoKey = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Photos = Annotated[list[PhotoKey], Field(max_length=MAX_PHOTOS)]
 

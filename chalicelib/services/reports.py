@@ -90,6 +90,9 @@ class _Row:
         }
 
 
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # as `Day` in the request bodies
+
+
 def _day_param(params: dict[str, str], name: str, default: date) -> date:
     raw = params.get(name)
     if not raw:
@@ -97,9 +100,12 @@ def _day_param(params: dict[str, str], name: str, default: date) -> date:
     try:
         if len(raw) != 10:
             raise ValueError
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         raise field_error(name, "must be a date, YYYY-MM-DD") from None
+    if not EARLIEST_DAY <= value <= LATEST_DAY:  # `to=0001-01-01` minus 29 days was an OverflowError (a 500)
+        raise field_error(name, f"must lie between {EARLIEST_DAY} and {LATEST_DAY}")
+    return value
 
 
 def report_range(params: dict[str, str], today: date) -> tuple[date, date]:
@@ -204,13 +210,27 @@ CSV_COLUMNS = (
 )
 
 
+# A cell a spreadsheet would read as a formula (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`, or those behind a
+# tab or carriage return): `?officer=` is echoed into the PK column, so text cells are neutralised.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell that starts like a formula gets a leading apostrophe (shown as text, never evaluated)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def report_csv(report: dict[str, Any]) -> str:
     """The report as CSV for a spreadsheet: UTF-8 with BOM, one row per PK and a TOTAL row, CRLF lines."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([name for name, _ in CSV_COLUMNS])
     for row in [*report["officers"], report["totals"]]:
-        writer.writerow(["" if (v := get(row)) is None else v for _, get in CSV_COLUMNS])
+        writer.writerow([csv_cell(get(row)) for _, get in CSV_COLUMNS])
     return "\ufeff" + buf.getvalue()
 
 
