@@ -8,7 +8,27 @@ is not the caller's to know); a colleague's client in the same Bapas is 403.
 from __future__ import annotations
 
 from chalicelib.auth import Principal
-from chalicelib.errors import forbidden, not_found
+from chalicelib.config import settings
+from chalicelib.errors import Problem, forbidden, not_found
+
+
+def check_mfa(p: Principal) -> None:
+    """Coordinators and admins (`PANTAU_MFA_ROLES`) must have TOTP MFA set up; else 403 `mfa_required`.
+
+    Cognito cannot require MFA for some groups only: the pool's MFA is OPTIONAL with software tokens, and a user
+    whose TOTP is enabled and preferred is asked for a code at every sign-in. So a token of such a user was
+    issued after a TOTP code; the gate refuses the roles listed when the user (Cognito `AdminGetUser`, cached
+    5 minutes) has no TOTP. See docs/security.md ("MFA for coordinators and admins").
+    """
+    if p.role not in settings().mfa_roles:
+        return
+    from chalicelib.adapters.directory import DIRECTORY
+
+    officer = DIRECTORY.officer(p.username)
+    if officer is None or not officer.totp:
+        raise Problem(403, "mfa_required", "MFA required",
+                      f"The role {p.role} needs an authenticator app (TOTP) set up for this account: set it up, "
+                      "then sign in again.")
 
 
 def check_client_read(p: Principal, bapas_id: str, officer: str) -> None:

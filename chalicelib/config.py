@@ -24,6 +24,8 @@ class Settings:
     max_body_bytes: int
     due_shards: int
     retention_years: int = 5
+    # Roles whose users must have TOTP MFA set up in Cognito (the deployed template: coordinator,admin).
+    mfa_roles: tuple[str, ...] = ()
 
     @property
     def issuer(self) -> str:
@@ -54,6 +56,7 @@ def settings() -> Settings:
         max_body_bytes=int(_env("PANTAU_MAX_BODY_BYTES", str(64 * 1024))),
         due_shards=int(_env("PANTAU_DUE_SHARDS", "8")),
         retention_years=int(_env("PANTAU_RETENTION_YEARS", "5")),
+        mfa_roles=tuple(r.strip() for r in _env("PANTAU_MFA_ROLES").split(",") if r.strip()),
     )
 
 

@@ -184,6 +184,7 @@ def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:
                     token = _principal.set(p)
                     if p.role not in policy.roles:
                         raise forbidden(f"The role {p.role} may not call {method} {resource}.")
+                    _check_mfa(p)
                 if policy.writes:
                     _check_body_size(event)
                 response = get_response(event)
@@ -199,6 +200,17 @@ def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:
         return response
 
     return middleware
+
+
+def _check_mfa(p: Principal) -> None:
+    from chalicelib.access import check_mfa
+
+    try:
+        check_mfa(p)
+    except ClientError as exc:  # Cognito busy: the caller may retry; anything else is a real error
+        raise _aws_problem(exc.response.get("Error", {}).get("Code", ""), exc) from exc
+    except BotoCoreError as exc:
+        raise unavailable() from exc
 
 
 def _check_body_size(event: Any) -> None:

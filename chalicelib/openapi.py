@@ -20,7 +20,8 @@ from chalicelib.schemas_out import ProblemOut, Text
 
 TITLES = {
     200: "OK", 201: "Created", 400: "The body is not valid JSON", 401: "No valid Cognito ID token",
-    403: "The caller's role or scope does not allow this", 404: "Not found (or not the caller's to know about)",
+    403: "The caller's role or scope does not allow this (code `mfa_required`: a coordinator or admin "
+         "without TOTP MFA)", 404: "Not found (or not the caller's to know about)",
     409: "Conflict: the id exists with different data", 412: "Stale If-Match version",
     413: "Body too large", 415: "Body is not application/json", 422: "Validation failed (see errors[])",
     428: "If-Match is required", 503: "A backing service is busy: retry after Retry-After seconds",
@@ -129,8 +130,9 @@ def build() -> dict[str, Any]:
                 response["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
             responses[str(status)] = response
         op["responses"] = responses
-        if not doc.policy.public:
-            op["security"] = [{"cognito": []}]
+        # A public route says so (an empty requirement overrides the document's default): fuzzers and client
+        # generators otherwise expect it to refuse calls without a token.
+        op["security"] = [] if doc.policy.public else [{"cognito": []}]
         paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",

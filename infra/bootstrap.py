@@ -100,7 +100,7 @@ def create_user_pool(region: str) -> tuple[str, str]:
     app_client = idp.create_user_pool_client(
         UserPoolId=pool["Id"], ClientName="pantau-mobile", GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        ReadAttributes=["name", "phone_number", "custom:bapas_id"], WriteAttributes=["name"],
+        ReadAttributes=["name", "phone_number", "custom:bapas_id"], WriteAttributes=["locale"],
         IdTokenValidity=60, AccessTokenValidity=60, RefreshTokenValidity=30,
         TokenValidityUnits={"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "days"},
     )["UserPoolClient"]

@@ -22,6 +22,7 @@ class Officer:
     name: str
     phone: str | None
     enabled: bool
+    totp: bool = False  # TOTP (software token) MFA enabled and preferred: Cognito asks for a code at every sign-in
 
     @property
     def is_pk(self) -> bool:
@@ -62,6 +63,8 @@ class Directory:
             name=attrs.get("name", username),
             phone=attrs.get("phone_number"),
             enabled=user.get("Enabled", True),
+            totp="SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or [])
+            and user.get("PreferredMfaSetting") == "SOFTWARE_TOKEN_MFA",
         )
 
     def clear(self) -> None:
