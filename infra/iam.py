@@ -92,6 +92,8 @@ SPEC: dict[str, list[Grant]] = {
         # Presigned POSTs are signed with this role: it must be allowed to put what it lets the app upload.
         _g("PhotoUploads", ["s3:PutObject"], BUCKET + "/pending/*"),
         _g("PhotoRead", ["s3:GetObject"], BUCKET + "/pending/*", BUCKET + "/photos/*"),
+        # A record's photos are read and copied at the version that was checked (evidence cannot be swapped).
+        _g("PhotoReadVersion", ["s3:GetObjectVersion"], BUCKET + "/pending/*"),
         _g("PhotoKeep", ["s3:PutObject"], BUCKET + "/photos/*"),
         # Without ListBucket S3 answers 403 instead of 404 for a missing key (storage.head relies on the 404).
         _g("PhotoExists", ["s3:ListBucket"], BUCKET),
@@ -267,16 +269,22 @@ def required(service: str, operation: str, params: dict[str, Any], region: str) 
     if service == "s3":
         bucket = params.get("Bucket", "")
         obj = f"arn:aws:s3:::{bucket}/{params.get('Key', '')}"
+        # Reading a given version (VersionId) is s3:GetObjectVersion, not s3:GetObject.
+        read = "s3:GetObjectVersion" if params.get("VersionId") else "s3:GetObject"
         if operation == "HeadObject":
             # 404 for a missing key needs ListBucket, otherwise S3 answers 403.
-            return [("s3:GetObject", obj), ("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
+            return [(read, obj), ("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
+        if operation == "GetObject":
+            return [(read, obj)]
         if operation == "CopyObject":
             source = params.get("CopySource")
             if isinstance(source, dict):
                 src = f"arn:aws:s3:::{source['Bucket']}/{source['Key']}"
+                versioned = bool(source.get("VersionId"))
             else:
                 src = "arn:aws:s3:::" + str(source).lstrip("/").split("?")[0]
-            return [("s3:GetObject", src), ("s3:PutObject", obj)]
+                versioned = "versionId=" in str(source)
+            return [("s3:GetObjectVersion" if versioned else "s3:GetObject", src), ("s3:PutObject", obj)]
         if operation in ("ListObjectsV2", "ListObjects"):
             return [("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
         if operation == "ListObjectVersions":

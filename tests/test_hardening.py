@@ -211,94 +211,12 @@ def test_json_of_a_problem_for_an_unknown_kid_names_no_key(api):
     assert body["status"] == 401 and "nope" not in body["detail"]
 
 
-# ----- 2. Cognito: nothing the app client may write reaches an SMS; MFA for coordinators and admins -------
-
-READ_BY_PANTAU = {"name", "phone_number", "email", "custom:bapas_id", "preferred_username"}
-
-
-def _template_resources() -> dict[str, Any]:
-    from infra import template as tpl
-
-    return tpl.load(tpl.TEMPLATE.read_text())["Resources"]
-
-
-def test_the_app_client_may_write_no_attribute_pantau_reads(aws):
-    from infra import template as tpl
-
-    app_client = _template_resources()["UserPoolClient"]["Properties"]
-    writable = app_client["WriteAttributes"]
-    # Left out or empty, Cognito would let the user write every standard attribute (`name` included).
-    assert writable and not set(writable) & READ_BY_PANTAU, writable
-    assert writable == tpl.APP_CLIENT_WRITE_ATTRIBUTES
-    from chalicelib.adapters.aws import client
-
-    local = client("cognito-idp").describe_user_pool_client(
-        UserPoolId=aws.resources.user_pool_id, ClientId=aws.resources.user_pool_client_id)["UserPoolClient"]
-    assert local["WriteAttributes"] == writable  # the local stack (moto) is configured the same way
-
-
-def test_the_deployed_functions_require_mfa_for_coordinators_and_admins():
-    from infra import template as tpl
-
-    r = _template_resources()
-    pool = r["UserPool"]["Properties"]
-    assert pool["MfaConfiguration"] == "OPTIONAL" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
-    assert tpl.ENVIRONMENT["PANTAU_MFA_ROLES"] == "coordinator,admin"
-    for fn in tpl.app_functions():
-        assert r[fn["cfn"]]["Properties"]["Environment"]["Variables"]["PANTAU_MFA_ROLES"] == "coordinator,admin"
-
-
-def _enrol_totp(aws: Any, username: str) -> str:
-    """Set up an authenticator app for the user the way the app does, then sign in with a code: the ID token."""
-    from chalicelib.adapters.aws import client
-    from infra.seed import PASSWORD
-
-    idp = client("cognito-idp")
-    cid = aws.resources.user_pool_client_id
-    first = idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH",
-                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})["AuthenticationResult"]
-    idp.associate_software_token(AccessToken=first["AccessToken"])
-    idp.verify_software_token(AccessToken=first["AccessToken"], UserCode="123456")
-    idp.set_user_mfa_preference(AccessToken=first["AccessToken"],
-                                SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
-    challenge = idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH",
-                                  AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
-    assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA"  # from now on every sign-in asks for a code
-    done = idp.respond_to_auth_challenge(ClientId=cid, ChallengeName="SOFTWARE_TOKEN_MFA",
-                                         Session=challenge["Session"],
-                                         ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": "123456"})
-    return done["AuthenticationResult"]["IdToken"]
-
-
-def test_coordinators_and_admins_without_totp_are_refused_by_the_gate(aws, monkeypatch):
-    from chalicelib import config
-    from chalicelib.adapters.directory import DIRECTORY
-
-    monkeypatch.setenv("PANTAU_MFA_ROLES", "coordinator,admin")
-    config.reset()
-    try:
-        for user, path in (("kasubsi.jaksel", "/v1/clients"), ("admin.pusat", "/v1/me")):
-            body = assert_problem(aws.get(path, user), 403, code="mfa_required")
-            assert "TOTP" in body["detail"]
-        assert aws.get("/v1/clients", "pk.andi").status == 200  # PKs are not asked for MFA
-        assert aws.get("/v1/health").status == 200
-        token = _enrol_totp(aws, "kasubsi.jaksel")
-        DIRECTORY.clear()  # (the gate caches the user's MFA state for 5 minutes)
-        assert aws.get("/v1/clients", token=token).status == 200
-        assert aws.get("/v1/clients", "kasubsi.jaksel").status == 200
-        assert_problem(aws.get("/v1/me", "admin.pusat"), 403, code="mfa_required")
-    finally:
-        monkeypatch.delenv("PANTAU_MFA_ROLES")
-        config.reset()
-    assert aws.get("/v1/me", "admin.pusat").status == 200  # the local stack runs without the requirement
-
-
 # ----- 5. The template puts a WAF rate-based rule in front of the API -----------------------------------
 
 def test_the_api_stage_sits_behind_a_waf_rate_based_rule():
     from infra import template as tpl
 
-    r = _template_resources()
+    r = tpl.load(tpl.TEMPLATE.read_text())["Resources"]
     acl = r["ApiFirewall"]["Properties"]
     assert acl["Scope"] == "REGIONAL" and acl["DefaultAction"] == {"Allow": {}}
     rules = {rule["Name"]: rule for rule in acl["Rules"]}
@@ -309,3 +227,95 @@ def test_the_api_stage_sits_behind_a_waf_rate_based_rule():
     association = r["ApiFirewallAssociation"]["Properties"]
     assert association["WebACLArn"] == {"Fn::GetAtt": ["ApiFirewall", "Arn"]}
     assert {"Ref": "RestAPI"} in association["ResourceArn"]["Fn::Join"][1]
+
+
+# ----- 3. Evidence swap: an upload is single-use, the kept copy is the checked version and write-once -------
+
+def _bytes_of(key: str) -> bytes:
+    from chalicelib.adapters import aws
+    from chalicelib.config import settings
+
+    return aws.client("s3").get_object(Bucket=settings().bucket, Key=key)["Body"].read()
+
+
+def test_an_upload_referenced_by_a_record_cannot_be_referenced_again_nor_swapped(api):
+    from tests.records_support import HOME, audits_of, jpeg, put_photo, records_of, upload_keys
+
+    cid = new_client(api)
+    [up] = upload_keys(api, "pk.andi", cid, "image/jpeg")
+    at_home = jpeg(HOME[0], HOME[1], datetime.now(UTC) - timedelta(minutes=30))
+    put_photo(up["key"], at_home)
+    first_id = str(uuid.uuid4())
+    body = visit_body(photos=[up["key"]])
+    first = api.put(f"/v1/clients/{cid}/visits/{first_id}", "pk.andi", body)
+    assert first.status == 201, first
+    final = first.json["stored_photos"][0]
+    assert first.json["photo_evidence"][0]["flags"] == []
+    # The presigned POST is still valid: another photo (taken elsewhere, another day) goes to the same key ...
+    put_photo(up["key"], jpeg(-6.2, 106.8, datetime.now(UTC) - timedelta(days=3)))
+    # ... and a second record referencing it is refused, writing nothing.
+    before = len(records_of(cid))
+    second = api.put(f"/v1/clients/{cid}/visits/{uuid.uuid4()}", "pk.andi", visit_body(photos=[up["key"]]))
+    assert_problem(second, 409, field="photos[0]")
+    checkin = api.put(f"/v1/clients/{cid}/checkins/{uuid.uuid4()}", "pk.andi", checkin_body(photos=[up["key"]]))
+    assert_problem(checkin, 409, field="photos[0]")
+    assert len(records_of(cid)) == before
+    assert _bytes_of(final) == at_home  # the kept photo is the one whose EXIF was read
+    replay = api.put(f"/v1/clients/{cid}/visits/{first_id}", "pk.andi", body)
+    assert replay.status == 200 and replay.body == first.body and _bytes_of(final) == at_home
+    [claim] = audits_of(f"upload#{up['key']}")
+    assert (claim.action, claim.target, claim.actor) == ("photo.claim", f"visit#{first_id}", "pk.andi")
+
+
+def test_a_copy_interrupted_then_finished_by_the_replay_keeps_the_checked_version(api, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import storage
+    from tests.records_support import HOME, jpeg, put_photo, upload_keys
+
+    cid = new_client(api)
+    [up] = upload_keys(api, "pk.andi", cid, "image/jpeg")
+    checked = jpeg(HOME[0], HOME[1], datetime.now(UTC) - timedelta(minutes=20))
+    put_photo(up["key"], checked)
+    rid, body = str(uuid.uuid4()), visit_body(photos=[up["key"]])
+
+    def s3_down(*_a: Any, **_k: Any) -> None:
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "slow down"}}, "CopyObject")
+
+    with monkeypatch.context() as m:
+        m.setattr(storage, "keep", s3_down)
+        assert_problem(api.put(f"/v1/clients/{cid}/visits/{rid}", "pk.andi", body), 503)
+    put_photo(up["key"], b"\xff\xd8\xff" + b"swapped" * 100)  # uploaded again before the app's retry
+    replay = api.put(f"/v1/clients/{cid}/visits/{rid}", "pk.andi", body)
+    assert replay.status == 200, replay
+    assert _bytes_of(replay.json["stored_photos"][0]) == checked
+
+
+def test_the_copy_names_the_checked_version_its_etag_and_refuses_to_overwrite(api):
+    """What `keep` asks S3 for. (moto ignores `If-None-Match` and `x-amz-copy-source-if-match` on CopyObject, so
+    the two tests above prove write-once through the claim and the pinned version; this one proves the request
+    AWS receives carries both conditions.)"""
+    from chalicelib.adapters import aws, storage
+    from tests.records_support import jpeg, put_photo, upload_keys
+
+    cid = new_client(api)
+    [up] = upload_keys(api, "pk.andi", cid, "image/jpeg")
+    put_photo(up["key"], jpeg())
+    checked = storage.head(up["key"])
+    assert checked.version_id and checked.etag
+    sent: list[Any] = []
+    s3 = aws.client("s3")
+    s3.meta.events.register("before-send.s3.CopyObject", lambda request, **_: sent.append(request))
+    try:
+        final = storage.parse_pending_key(up["key"]).final_key
+        storage.keep(up["key"], final, checked.version_id, checked.etag)
+        put_photo(up["key"], b"\xff\xd8\xff other")
+        assert storage.ensure_kept(up["key"], final, checked.version_id, checked.etag)  # kept: no second copy
+    finally:
+        s3.meta.events.unregister("before-send.s3.CopyObject")
+    [request] = sent
+    assert request.headers["If-None-Match"] == b"*" or request.headers["If-None-Match"] == "*"
+    assert request.headers["x-amz-copy-source-if-match"] in (checked.etag, checked.etag.encode())
+    source = request.headers["x-amz-copy-source"]
+    assert f"versionId={checked.version_id}" in (source.decode() if isinstance(source, bytes) else source)
+    assert _bytes_of(final) == jpeg()

@@ -10,6 +10,13 @@ Layout of the bucket (`config.settings().bucket`):
   object is copied there (server-side `CopyObject`, one request per photo) right after the record's
   transaction succeeds. The copy is idempotent: the final key is derived from the pending key, so a replay
   only checks (`HEAD`) that the copy exists and copies again when it does not.
+
+Evidence cannot be swapped (docs/security.md, issue 13 item 3): a presigned POST stays valid 15 minutes, so the
+app could upload to a pending key again after a record referenced it. So the copy names the exact version of
+the pending object that was checked (and whose EXIF was read): `CopySource` with its `VersionId` (the bucket is
+versioned) and `CopySourceIfMatch` its ETag; and the destination is written only if absent
+(`IfNoneMatch="*"`), so a kept photo is never overwritten. The record's transaction claims each pending key
+once (services/records.py), so no second record can reference it.
 """
 
 from __future__ import annotations
@@ -58,6 +65,8 @@ class StoredObject:
     key: str
     size: int
     content_type: str
+    version_id: str | None = None  # the version HEAD saw (None on an unversioned bucket)
+    etag: str | None = None
 
 
 def parse_pending_key(key: str) -> PendingKey | None:
@@ -100,43 +109,65 @@ def _missing(exc: ClientError) -> bool:
 
 
 def head(key: str) -> StoredObject | None:
-    """The object's size and type, or None when it does not exist (one HEAD request)."""
+    """The object's size, type, version and ETag, or None when it does not exist (one HEAD request)."""
     try:
         meta = _s3().head_object(Bucket=_bucket(), Key=key)
     except ClientError as exc:
         if _missing(exc):
             return None
         raise
-    return StoredObject(key, int(meta.get("ContentLength", 0)), (meta.get("ContentType") or "").lower())
+    version = meta.get("VersionId")
+    return StoredObject(key, int(meta.get("ContentLength", 0)), (meta.get("ContentType") or "").lower(),
+                        version if version and version != "null" else None, meta.get("ETag"))
 
 
-def read_prefix(key: str, size: int, limit: int) -> bytes:
-    """The first `limit` bytes of an object (one ranged GET)."""
+def read_prefix(key: str, size: int, limit: int, version_id: str | None = None) -> bytes:
+    """The first `limit` bytes of an object, of the given version if any (one ranged GET)."""
     end = min(size, limit) - 1
     if end < 0:
         return b""
-    response = _s3().get_object(Bucket=_bucket(), Key=key, Range=f"bytes=0-{end}")
+    extra = {"VersionId": version_id} if version_id else {}
+    response = _s3().get_object(Bucket=_bucket(), Key=key, Range=f"bytes=0-{end}", **extra)
     with response["Body"] as body:
         return body.read()
 
 
-def keep(pending_key: str, final_key: str) -> None:
-    """Copy an upload to its permanent key (server-side, no bytes through Lambda)."""
-    _s3().copy_object(Bucket=_bucket(), Key=final_key, CopySource={"Bucket": _bucket(), "Key": pending_key},
-                      MetadataDirective="COPY")
+def _precondition_failed(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return error.get("Code") in ("PreconditionFailed", "412") or status == 412
 
 
-def ensure_kept(pending_key: str, final_key: str) -> bool:
-    """Idempotent `keep` for replays: copy only when the permanent object is missing.
+def keep(pending_key: str, final_key: str, version_id: str | None = None, etag: str | None = None) -> None:
+    """Copy the checked version of an upload to its permanent key, never over an existing one (server-side).
 
-    Returns False when neither object exists any more (the pending upload expired before it was ever copied).
+    A destination that exists already (412 on `IfNoneMatch`) is the same photo kept by an earlier attempt.
+    """
+    source: dict[str, str] = {"Bucket": _bucket(), "Key": pending_key}
+    extra: dict[str, str] = {"IfNoneMatch": "*"}
+    if version_id:
+        source["VersionId"] = version_id
+    if etag:
+        extra["CopySourceIfMatch"] = etag
+    try:
+        _s3().copy_object(Bucket=_bucket(), Key=final_key, CopySource=source, MetadataDirective="COPY", **extra)
+    except ClientError as exc:
+        if _precondition_failed(exc) and head(final_key) is not None:
+            return  # kept already (a concurrent replay): write-once
+        raise
+
+
+def ensure_kept(pending_key: str, final_key: str, version_id: str | None = None, etag: str | None = None) -> bool:
+    """Idempotent `keep` for replays: copy (the pinned version) only when the permanent object is missing.
+
+    Returns False when the upload is gone (expired before it was ever copied).
     """
     if head(final_key) is not None:
         return True
     try:
-        keep(pending_key, final_key)
+        keep(pending_key, final_key, version_id, etag)
     except ClientError as exc:
-        if _missing(exc):
+        if _missing(exc) or _precondition_failed(exc):
             return False
         raise
     return True

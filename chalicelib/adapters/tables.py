@@ -127,6 +127,8 @@ class AuditModel(Model):
     request_id = UnicodeAttribute()
     fields = ListAttribute(of=UnicodeAttribute, null=True)  # names of the fields that changed, no values
     version = NumberAttribute(null=True)
+    # An upload's claim (entity "upload#<pending key>", at_id "claim"): the record that referenced it, once.
+    target = UnicodeAttribute(null=True)
 
 
 class VillageContactModel(Model):
@@ -181,6 +183,8 @@ class RecordModel(Model):
     # The exact JSON body answered on creation, answered again on every identical replay and in lists.
     response = UnicodeAttribute(null=True)
     time_key = UnicodeAttribute(null=True)
+    # Per stored photo, "<version id>|<ETag>" of the upload that was checked: what a replay copies, nothing newer.
+    kept_from = ListAttribute(of=UnicodeAttribute, null=True)
 
     time_index = RecordTimeIndex()
     all_time_index = RecordAllTimeIndex()

@@ -13,6 +13,10 @@ A record is created with `PUT` on an id the app chose, so a retry can never dupl
   The record stores their permanent `photos/` keys and the objects are copied there after the transaction
   (see `adapters/storage.py`); a replay re-checks the copies, so a copy interrupted by a crash is finished by
   the app's retry.
+- an upload is single-use: the transaction also writes one claim per photo (an append-only audit-table item
+  `upload#<pending key>` / `claim`, only if absent), so a second record referencing the same key is 409 on
+  `photos[i]` and writes nothing. The record keeps the version and ETag of each upload it checked; the copy
+  takes exactly that version and never overwrites a kept photo (`storage.keep`).
 
 Requests per first PUT: DynamoDB 1 GetItem (client) + 1 TransactWriteItems; S3 1 HEAD + 1 CopyObject per photo,
 and for a visit 1 ranged GET per JPEG photo (EXIF evidence).
@@ -31,7 +35,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.adapters import storage
-from chalicelib.adapters.tables import ClientModel, RecordModel
+from chalicelib.adapters.tables import AuditModel, ClientModel, RecordModel
 from chalicelib.auth import Principal
 from chalicelib.domain import compliance, geo, progress, reviews
 from chalicelib.domain.clients import Stage, local_today, stage_on
@@ -211,7 +215,9 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[di
         created_by=p.username,
         version=1,
         response=text,
+        kept_from=[f"{o.version_id or ''}|{o.etag or ''}" for o in objects] if objects else None,
     )
+    claims = [_claim(p, o.key, draft.record_key, now) for o in objects]
     if draft.kind == PROGRESS:  # its fact for the due rule (domain/progress.py)
         fact = progress.fact(to_rfc3339(draft.at), *_report_period(draft), draft.record_key)
         actions = [ClientModel.progress_reports.set((ClientModel.progress_reports | []).append([fact]))]
@@ -242,9 +248,13 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[di
             tx.save(record, condition=RecordModel.record_key.does_not_exist())
             tx.save(audit)
             tx.update(ClientModel(client_id), actions=actions, condition=still_allowed)
+            for claim in claims:
+                tx.save(claim, condition=AuditModel.entity.does_not_exist())
+        # PynamoDB sends the puts before the updates: record, audit entry, claims, then the client (_after_cancel
+        # reads the cancellation reasons by that position).
     except TransactWriteError as exc:
         return _after_cancel(p, client_id, draft, exc), 200
-    _keep_photos(response.get("photos", []), response.get("stored_photos", []), replay=False)
+    _keep_photos(response.get("photos", []), response.get("stored_photos", []), record.kept_from, replay=False)
     logger.info("record created", extra={"kind": draft.kind, "record_id": draft.record_id,
                                          "photos": len(draft.photos)})
     return json.loads(text), 201
@@ -255,13 +265,19 @@ def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWrit
     reasons = [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
     if not reasons:
         raise exc  # not a cancellation (throttling, network ...): the route maps transient codes to 503
-    record_failed, client_failed = reasons[0], reasons[2] if len(reasons) > 2 else None
+    record_failed, client_failed = reasons[0], reasons[-1] if len(reasons) > 2 else None
+    claim_reasons = reasons[2:-1]
     if record_failed == "ConditionalCheckFailed" or any(r in _RETRYABLE for r in reasons):
         existing = _get_record(client_id, draft.record_key)
         if existing is not None:
             if existing.body_hash != draft.body_hash:
                 raise conflict(f"A {draft.kind} with this id exists with different data.") from None
             return _replay(existing)
+    used = [FieldError(f"photos[{i}]", "this upload belongs to another record already; upload the photo again")
+            for i, reason in enumerate(claim_reasons) if reason == "ConditionalCheckFailed"]
+    if used:
+        raise Problem(409, "conflict", "Conflict", "A photo of this record is part of another record already.",
+                      used) from None
     if client_failed == "ConditionalCheckFailed":
         load_client(p, client_id, write=True)  # 403/404 when the client was reassigned or removed meanwhile
     logger.warning("record transaction cancelled", extra={"kind": draft.kind, "reasons": reasons})
@@ -272,8 +288,20 @@ def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWrit
 
 def _replay(existing: RecordModel) -> dict[str, Any]:
     body = json.loads(existing.response)
-    _keep_photos(body.get("photos", []), body.get("stored_photos", []), replay=True)
+    _keep_photos(body.get("photos", []), body.get("stored_photos", []), existing.kept_from, replay=True)
     return body
+
+
+def upload_claim_entity(pending_key: str) -> str:
+    return f"upload#{pending_key}"
+
+
+def _claim(p: Principal, pending_key: str, record_key: str, now: datetime) -> AuditModel:
+    """The one claim on an upload (written only if absent): an append-only audit-table item naming the record."""
+    claim = audit_entry(p, upload_claim_entity(pending_key), "photo.claim", now)
+    claim.at_id = "claim"
+    claim.target = record_key
+    return claim
 
 
 def _get_record(client_id: str, record_key: str) -> RecordModel | None:
@@ -373,14 +401,15 @@ def _check_photos(client: ClientModel, keys: list[str]) -> list[storage.StoredOb
     return objects
 
 
-def _keep_photos(pending_keys: list[str], final_keys: list[str], replay: bool) -> None:
-    """Copy referenced uploads to their permanent keys, after the record is written. 503 if S3 fails: the
-    app's retry of the same PUT is a replay, which finishes the copies."""
+def _keep_photos(pending_keys: list[str], final_keys: list[str], kept_from: list[str] | None, replay: bool) -> None:
+    """Copy the checked versions of referenced uploads to their permanent keys, after the record is written.
+    503 if S3 fails: the app's retry of the same PUT is a replay, which finishes the copies."""
+    sources = [tuple(v or None for v in s.split("|", 1)) for s in kept_from or []] or [(None, None)] * len(final_keys)
     try:
-        for pending, final in zip(pending_keys, final_keys, strict=True):
+        for pending, final, (version_id, etag) in zip(pending_keys, final_keys, sources, strict=True):
             if not replay:
-                storage.keep(pending, final)
-            elif not storage.ensure_kept(pending, final):
+                storage.keep(pending, final, version_id, etag)
+            elif not storage.ensure_kept(pending, final, version_id, etag):
                 logger.error("photo lost before it was kept", extra={"key": final})
     except ClientError as exc:
         logger.warning("photo copy failed", extra={"aws_code": exc.response.get("Error", {}).get("Code")})
@@ -402,8 +431,8 @@ def _response(p: Principal, client: ClientModel, draft: _Draft, objects: list[st
         out["distance_m"] = distance
         out["location_check"] = check.value
         out["photo_evidence"] = [
-            evaluate_photo(o.key, storage.read_prefix(o.key, o.size, EXIF_PREFIX_BYTES), draft.at, fix["lat"],
-                           fix["lon"], tz).to_dict()
+            evaluate_photo(o.key, storage.read_prefix(o.key, o.size, EXIF_PREFIX_BYTES, o.version_id), draft.at,
+                           fix["lat"], fix["lon"], tz).to_dict()
             for o in objects if o.content_type == "image/jpeg"
         ]
     out["recorded_by"] = p.username
