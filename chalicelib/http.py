@@ -1,14 +1,13 @@
 """The HTTP edge: one route registry with each route's allowed roles, one gate every request passes
 (authentication, role check, correlation id, access log, metrics), JSON/problem responses, body
-parsing with field-level errors, and list paging.
+parsing with field-level errors, and the documentation of query parameters (paging itself is
+`chalicelib/paging.py`).
 
 Handlers stay thin: parse input with `body_model`, call a service, return `json_response`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextvars
 import functools
 import inspect
@@ -25,20 +24,15 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
+from chalicelib.adapters.aws_errors import TRANSIENT_AWS_CODES, transient_cancellation
 from chalicelib.auth import ROLES, Principal, bearer_token, verify_id_token
 from chalicelib.config import settings
+from chalicelib.context import bind_request_id
 from chalicelib.errors import PROBLEM_JSON, FieldError, Problem, bad_request, forbidden, unavailable, validation_failed
 from chalicelib.obs import logger, metrics
+from chalicelib.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 M = TypeVar("M", bound=BaseModel)
-
-TRANSIENT_AWS_CODES = {
-    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "TransactionConflict", "TransactionInProgressException",
-    "SlowDown", "InternalError", "RequestTimeout", "LimitExceededException", "TooManyRequestsException",
-    "500", "503",  # S3 HEAD errors have no body: botocore's code is the HTTP status
-}
-
 
 @dataclass(frozen=True)
 class RoutePolicy:
@@ -77,7 +71,6 @@ class RouteDoc:
 POLICY: dict[tuple[str, str], RoutePolicy] = {}
 ROUTES: dict[tuple[str, str], RouteDoc] = {}
 _principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 JSON_TYPES = ["application/json", "application/merge-patch+json", "text/plain", "application/octet-stream",
               "application/x-www-form-urlencoded", "multipart/form-data"]
 
@@ -121,15 +114,10 @@ def route(bp: Blueprint, path: str, methods: Iterable[str] = ("GET",), roles: It
     return decorator
 
 
-# Reasons DynamoDB gives for cancelling a transaction that the same request, sent again, may pass.
-TRANSIENT_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
-
-
 def _aws_problem(code: str, exc: Exception) -> Problem:
-    reasons = {r.code for r in getattr(exc, "cancellation_reasons", None) or [] if r is not None}
-    if code == "TransactionCanceledException" and reasons & TRANSIENT_CANCELLATIONS:
-        code = sorted(reasons & TRANSIENT_CANCELLATIONS)[0]  # a busy table, not a refused condition
-        logger.warning("aws transient error", extra={"aws_code": code})
+    busy = transient_cancellation(exc) if code == "TransactionCanceledException" else None
+    if busy:  # a busy table, not a refused condition
+        logger.warning("aws transient error", extra={"aws_code": busy})
         return unavailable()
     if code in TRANSIENT_AWS_CODES:
         logger.warning("aws transient error", extra={"aws_code": code})
@@ -142,10 +130,6 @@ def principal() -> Principal:
     if p is None:  # only reachable if a public route asks for a caller
         raise forbidden("This route has no caller.")
     return p
-
-
-def request_id() -> str:
-    return _request_id.get()
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
@@ -168,35 +152,32 @@ def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:
         # API Gateway's request id; locally (chalice local) a client-sent X-Request-Id or a fresh one.
         request_id = context.get("requestId") or (event.headers.get("x-request-id") or "")[:64] or str(uuid.uuid4())
         logger.set_correlation_id(request_id)
-        rid_token = _request_id.set(request_id)
         resource = context.get("resourcePath", "")
         method = event.method
         policy = POLICY.get((resource, method))
-        token = None
-        try:
+        with bind_request_id(request_id):
+            token = None
             try:
-                if policy is None:
-                    raise Problem(404 if not resource else 405, "not_found" if not resource else "method_not_allowed",
-                                  "Not found" if not resource else "Method not allowed",
-                                  "No such route." if not resource else f"{method} is not supported here.")
-                if not policy.public:
-                    p = verify_id_token(bearer_token(event.headers))
-                    token = _principal.set(p)
-                    if p.role not in policy.roles:
-                        raise forbidden(f"The role {p.role} may not call {method} {resource}.")
-                    _check_mfa(p)
-                if policy.writes:
-                    _check_body_size(event)
-                response = get_response(event)
-            except Problem as problem:
-                response = problem_response(problem, event.path)
-            response = _as_problem(response, event.path)
-            response.headers["X-Request-Id"] = request_id
-            _log_request(method, resource, response.status_code, started)
-        finally:
-            if token is not None:
-                _principal.reset(token)
-            _request_id.reset(rid_token)
+                try:
+                    if policy is None:
+                        raise _no_route(resource, method)
+                    if not policy.public:
+                        p = verify_id_token(bearer_token(event.headers))
+                        token = _principal.set(p)
+                        if p.role not in policy.roles:
+                            raise forbidden(f"The role {p.role} may not call {method} {resource}.")
+                        _check_mfa(p)
+                    if policy.writes:
+                        _check_body_size(event)
+                    response = get_response(event)
+                except Problem as problem:
+                    response = problem_response(problem, event.path)
+                response = _as_problem(response, event.path)
+                response.headers["X-Request-Id"] = request_id
+                _log_request(method, resource, response.status_code, started)
+            finally:
+                if token is not None:
+                    _principal.reset(token)
         return response
 
     return middleware
@@ -211,6 +192,12 @@ def _check_mfa(p: Principal) -> None:
         raise _aws_problem(exc.response.get("Error", {}).get("Code", ""), exc) from exc
     except BotoCoreError as exc:
         raise unavailable() from exc
+
+
+def _no_route(resource: str, method: str) -> Problem:
+    if not resource:
+        return Problem(404, "not_found", "Not found", "No such route.")
+    return Problem(405, "method_not_allowed", "Method not allowed", f"{method} is not supported here.")
 
 
 def _check_body_size(event: Any) -> None:
@@ -306,50 +293,12 @@ def query_params(request: Any) -> dict[str, str]:
     return params
 
 
-@dataclass(frozen=True)
-class Page:
-    limit: int
-    cursor: dict[str, Any] | None
-
-
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
-
 # Query parameters several lists share (their documentation; `page_params` and `access` enforce them).
 PAGING = (QueryParam("limit", f"Page size (default {DEFAULT_LIMIT})",
                      {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
           QueryParam("cursor", "next_cursor of the previous page", {"type": "string"}))
 ADMIN_BAPAS = QueryParam("bapas_id", "admin only (required for admin): the Bapas to read", {"type": "string"})
 OFFICER = QueryParam("officer", "PK username (a PK may give only their own)", {"type": "string"})
-
-
-def page_params(params: dict[str, str]) -> Page:
-    raw_limit = params.get("limit")
-    limit = DEFAULT_LIMIT
-    if raw_limit is not None:
-        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:  # not '¹'
-            raise validation_failed([FieldError("limit", f"must be an integer from 1 to {MAX_LIMIT}")])
-        limit = int(raw_limit)
-    return Page(limit=limit, cursor=decode_cursor(params.get("cursor")))
-
-
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise validation_failed([FieldError("cursor", "is not a cursor this API issued")]) from exc
-    if not isinstance(value, dict):
-        raise validation_failed([FieldError("cursor", "is not a cursor this API issued")])
-    return value
 
 
 def if_match_version(request: Any) -> int:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.http import MAX_CURSOR, MAX_QUERY_VALUE, ROUTES, RouteDoc
-from chalicelib.schemas_out import ProblemOut, Text
+from chalicelib.schemas.common import ProblemOut, Text
 
 TITLES = {
     200: "OK", 201: "Created", 400: "The body is not valid JSON", 401: "No valid Cognito ID token",

@@ -31,7 +31,7 @@ import app  # noqa: F401  (registers every route)
 from chalicelib.domain.clients import stage_on
 from chalicelib.http import ROUTES
 from chalicelib.openapi import document, response_parts
-from chalicelib.schemas_out import ProblemOut, Text
+from chalicelib.schemas.common import ProblemOut, Text
 from tests.escalation_support import at_wib, put_village_contacts, run_and_drain, today_wib, unreachable_client
 from tests.records_support import checkin_body, jpeg, new_client, put_photo, upload_keys, visit_body
 from tests.support import InProcess, client_body, reset_caches

@@ -16,7 +16,7 @@ from lokal.holidays import add_working_days as lokal_add_working_days
 from chalicelib.adapters.tables import AuditModel, ClientModel, VillageContactModel
 from chalicelib.domain import compliance as rules
 from chalicelib.domain.notices import MAX_SMS_CHARS, gsm7_length, short_ref
-from chalicelib.schemas_escalations import EscalationList, TaskList
+from chalicelib.schemas.escalations import EscalationList, TaskList
 from chalicelib.services import escalation
 from chalicelib.services.clients import evaluate_client, schedule_of
 from tests.escalation_support import (

@@ -9,7 +9,8 @@ import uuid
 import pytest
 
 import app  # noqa: F401  (registers every route)
-from chalicelib.http import MAX_LIMIT, ROUTES
+from chalicelib.http import ROUTES
+from chalicelib.paging import MAX_LIMIT
 from tests.escalation_support import VILLAGE
 from tests.records_support import checkin_body, new_client, visit_body
 from tests.support import InProcess, assert_problem, client_body, reset_caches

@@ -43,7 +43,7 @@ def test_every_route_declares_its_response_model():
     from pydantic import BaseModel
 
     from chalicelib.openapi import response_parts
-    from chalicelib.schemas_out import Text
+    from chalicelib.schemas.common import Text
 
     for (path, method), route in ROUTES.items():
         parts = response_parts(route.response)

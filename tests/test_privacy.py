@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from chalicelib.adapters.tables import AuditModel, ClientModel, RecordModel
-from chalicelib.schemas_out import ClientOut, PhotoUrlOut
+from chalicelib.schemas.clients import ClientOut
+from chalicelib.schemas.photos import PhotoUrlOut
 from chalicelib.services import retention
 from tests.escalation_support import (
     VILLAGE,

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.storage import MAX_PHOTO_BYTES
-from chalicelib.schemas_records import CheckinOut, UploadsOut, VisitOut
+from chalicelib.domain.photos import MAX_PHOTO_BYTES
+from chalicelib.schemas.photos import UploadsOut
+from chalicelib.schemas.records import CheckinOut, VisitOut
 from tests.records_support import (
     HOME,
     audits_of,

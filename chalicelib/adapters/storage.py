@@ -30,12 +30,11 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters import aws
 from chalicelib.config import settings
+from chalicelib.domain.photos import EXTENSIONS, MAX_PHOTO_BYTES
 
 PENDING_PREFIX = "pending/"
 FINAL_PREFIX = "photos/"
-MAX_PHOTO_BYTES = 10 * 1024 * 1024  # 10 MiB
 UPLOAD_EXPIRY_SECONDS = 15 * 60
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic", "image/webp": "webp"}
 CONTENT_TYPES = {ext: content_type for content_type, ext in EXTENSIONS.items()}
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -11,13 +11,13 @@ from chalicelib.http import (
     body_model,
     if_match_version,
     json_response,
-    page_params,
     principal,
     query_params,
     route,
 )
-from chalicelib.schemas import ClientCreate, ClientPatch, VillageContacts
-from chalicelib.schemas_out import ClientList, ClientOut, VillageContactsOut
+from chalicelib.paging import page_params
+from chalicelib.schemas.clients import ClientCreate, ClientList, ClientOut, ClientPatch
+from chalicelib.schemas.villages import VillageContacts, VillageContactsOut
 from chalicelib.services import clients, villages
 
 bp = Blueprint(__name__)

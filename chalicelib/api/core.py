@@ -3,7 +3,7 @@
 from chalice import Blueprint
 
 from chalicelib.http import json_response, principal, route
-from chalicelib.schemas_out import HealthOut, MeOut, OpenApiDocumentOut
+from chalicelib.schemas.common import HealthOut, MeOut, OpenApiDocumentOut
 
 bp = Blueprint(__name__)
 

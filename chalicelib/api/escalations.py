@@ -14,12 +14,12 @@ from chalicelib.http import (
     QueryParam,
     body_model,
     json_response,
-    page_params,
     principal,
     query_params,
     route,
 )
-from chalicelib.schemas_escalations import EscalationList, EscalationOut, EscalationResolve, TaskList
+from chalicelib.paging import page_params
+from chalicelib.schemas.escalations import EscalationList, EscalationOut, EscalationResolve, TaskList
 from chalicelib.services import casework, escalation
 
 bp = Blueprint(__name__)

@@ -3,8 +3,9 @@
 from chalice import Blueprint
 
 from chalicelib.domain.timeutil import now_utc
-from chalicelib.http import PAGING, body_model, json_response, page_params, principal, query_params, route
-from chalicelib.schemas_lifecycle import StageReviewBody, StageReviewList, StageReviewOut
+from chalicelib.http import PAGING, body_model, json_response, principal, query_params, route
+from chalicelib.paging import page_params
+from chalicelib.schemas.lifecycle import StageReviewBody, StageReviewList, StageReviewOut
 from chalicelib.services import records
 
 bp = Blueprint(__name__)

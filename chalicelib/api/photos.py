@@ -4,7 +4,7 @@ from chalice import Blueprint
 
 from chalicelib.domain.timeutil import now_utc
 from chalicelib.http import json_response, principal, route
-from chalicelib.schemas_out import PhotoUrlOut
+from chalicelib.schemas.photos import PhotoUrlOut
 from chalicelib.services import photos
 
 bp = Blueprint(__name__)

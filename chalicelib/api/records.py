@@ -7,21 +7,13 @@ from chalicelib.http import (
     PAGING,
     body_model,
     json_response,
-    page_params,
     principal,
     query_params,
     route,
 )
-from chalicelib.schemas_records import (
-    CheckinBody,
-    CheckinList,
-    CheckinOut,
-    UploadRequest,
-    UploadsOut,
-    VisitBody,
-    VisitList,
-    VisitOut,
-)
+from chalicelib.paging import page_params
+from chalicelib.schemas.photos import UploadRequest, UploadsOut
+from chalicelib.schemas.records import CheckinBody, CheckinList, CheckinOut, VisitBody, VisitList, VisitOut
 from chalicelib.services import records
 
 bp = Blueprint(__name__)

@@ -14,13 +14,13 @@ from chalicelib.http import (
     QueryParam,
     body_model,
     json_response,
-    page_params,
     principal,
     query_params,
     route,
 )
-from chalicelib.schemas_out import Text
-from chalicelib.schemas_reports import (
+from chalicelib.paging import page_params
+from chalicelib.schemas.common import Text
+from chalicelib.schemas.reports import (
     ComplianceReportOut,
     ConfigOut,
     ProgressReportBody,

@@ -21,8 +21,8 @@ from chalicelib.auth import Principal
 from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import conflict, field_error, forbidden, not_found
-from chalicelib.http import Page, encode_cursor
-from chalicelib.schemas_escalations import EscalationResolve
+from chalicelib.paging import Page, encode_cursor
+from chalicelib.schemas.escalations import EscalationResolve
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 from chalicelib.services.escalation import RECIPIENTS
 

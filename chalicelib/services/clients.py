@@ -27,8 +27,8 @@ from chalicelib.errors import (
     precondition_failed,
     validation_failed,
 )
-from chalicelib.http import Page, encode_cursor
-from chalicelib.schemas import ClientCreate, ClientPatch
+from chalicelib.paging import Page, encode_cursor
+from chalicelib.schemas.clients import ClientCreate, ClientPatch
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, condition_failed, transaction
 
 MAX_ITEMS_READ_PER_LIST = 2000
@@ -244,19 +244,42 @@ PATCHABLE = ("name", "program", "supervision_start", "supervision_end", "officer
              "notes", "checkin_interval_days")
 
 
+NOT_NULL = ("name", "program", "supervision_start", "supervision_end", "officer", "phones", "address")
+
+
 def patch_client(p: Principal, client_id: str, expected_version: int, patch: ClientPatch,
                  now: datetime) -> dict[str, Any]:
+    """Apply a merge-patch: check the version, validate, diff against the stored client, write the change."""
     item = load_client(p, client_id, write=True)
     if int(item.version) != expected_version:
         raise precondition_failed(int(item.version))
-    sent = patch.model_fields_set
-    for required in ("name", "program", "supervision_start", "supervision_end", "officer", "phones", "address"):
-        if required in sent and getattr(patch, required) is None:
-            raise field_error(required, "may not be null")
+    _refuse_nulls(patch)
     tz = BAPAS.timezone(item.bapas_id)
+    changes = client_changes(item, patch)
+    if "officer" in changes:
+        _check_officer(changes["officer"], item.bapas_id)
+    _check_period(*_period_after(item, changes))
+    if not changes:
+        return to_api(item, tz, now)
+    _write_changes(p, item, changes, expected_version, tz, now)
+    fresh = _get(client_id)
+    assert fresh is not None
+    return to_api(fresh, tz, now)
+
+
+def _refuse_nulls(patch: ClientPatch) -> None:
+    for required in NOT_NULL:
+        if required in patch.model_fields_set and getattr(patch, required) is None:
+            raise field_error(required, "may not be null")
+
+
+def client_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
+    """The stored attributes a PATCH changes, with those derived from them (officer_key, village_code,
+    end_month, the program's default interval). Pure: reads nothing, validates nothing; empty when the
+    patch changes nothing."""
+    sent = patch.model_fields_set
     new: dict[str, Any] = {}
     if "officer" in sent and patch.officer != item.officer:
-        _check_officer(patch.officer, item.bapas_id)
         new["officer"] = patch.officer
         new["officer_key"] = f"{item.bapas_id}#{patch.officer}"
     for simple in ("name", "offence", "notes"):
@@ -268,15 +291,27 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
     if "address" in sent:
         new["address"] = _address(patch.address)
         new["village_code"] = patch.address.village_code
-    start = patch.supervision_start if "supervision_start" in sent else date.fromisoformat(item.supervision_start)
-    end = patch.supervision_end if "supervision_end" in sent else date.fromisoformat(item.supervision_end)
-    _check_period(start, end)
-    if start.isoformat() != item.supervision_start:
-        new["supervision_start"] = start.isoformat()
-    if end.isoformat() != item.supervision_end:
-        new["supervision_end"] = end.isoformat()
+    new.update(_period_changes(item, patch))
+    new.update(_interval_changes(item, patch))
+    return new
+
+
+def _period_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
+    sent = patch.model_fields_set
+    new: dict[str, Any] = {}
+    if "supervision_start" in sent and patch.supervision_start.isoformat() != item.supervision_start:
+        new["supervision_start"] = patch.supervision_start.isoformat()
+    if "supervision_end" in sent and patch.supervision_end.isoformat() != item.supervision_end:
+        new["supervision_end"] = patch.supervision_end.isoformat()
         if item.anonymised_at is None:
-            new["end_month"] = end.isoformat()[:7]
+            new["end_month"] = new["supervision_end"][:7]  # the retention index (services/retention.py)
+    return new
+
+
+def _interval_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
+    """A new program brings its default check-in interval, unless the patch sets one."""
+    sent = patch.model_fields_set
+    new: dict[str, Any] = {}
     if "program" in sent and patch.program.value != item.program:
         new["program"] = patch.program.value
         new["checkin_interval_days"] = default_interval(patch.program)
@@ -284,28 +319,36 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
         new["checkin_interval_days"] = patch.checkin_interval_days
     if new.get("checkin_interval_days") == int(item.checkin_interval_days):
         new.pop("checkin_interval_days")
-    if not new:
-        return to_api(item, tz, now)
-    for name, value in new.items():
+    return new
+
+
+def _period_after(item: ClientModel, changes: dict[str, Any]) -> tuple[date, date]:
+    return (date.fromisoformat(changes.get("supervision_start", item.supervision_start)),
+            date.fromisoformat(changes.get("supervision_end", item.supervision_end)))
+
+
+def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], expected_version: int, tz: str,
+                   now: datetime) -> None:
+    """One transaction: the client's changed attributes (if still at `expected_version`) and the audit entry."""
+    for name, value in changes.items():
         setattr(item, name, value)
-    shard, due_at = due_fields(client_id, evaluate_client(item, tz, now))
+    shard, due_at = due_fields(item.client_id, evaluate_client(item, tz, now))
     version = int(item.version) + 1
-    actions = [getattr(ClientModel, k).set(v) for k, v in new.items()]
+    actions = [getattr(ClientModel, k).set(v) for k, v in changes.items()]
     actions += [ClientModel.version.set(version), ClientModel.updated_at.set(to_rfc3339(now))]
     actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(due_at)] if shard else \
         [ClientModel.due_shard.remove(), ClientModel.due_at.remove()]
+    client_update = ClientModel(item.client_id)
+    audit = audit_entry(p, client_entity(item.client_id), "client.update", now, list(changes), version)
     try:
         with transaction() as tx:
-            tx.update(ClientModel(client_id), actions=actions, condition=ClientModel.version == expected_version)
-            tx.save(audit_entry(p, client_entity(client_id), "client.update", now, list(new), version))
+            tx.update(client_update, actions=actions, condition=ClientModel.version == expected_version)
+            tx.save(audit)
     except TransactWriteError as exc:
         if not condition_failed(exc):
             raise
-        current = _get(client_id)
+        current = _get(item.client_id)
         raise precondition_failed(int(current.version) if current else expected_version) from None
-    fresh = _get(client_id)
-    assert fresh is not None
-    return to_api(fresh, tz, now)
 
 
 def list_clients(p: Principal, params: dict[str, str], page: Page, now: datetime) -> dict[str, Any]:

@@ -10,14 +10,16 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+# Reading a cancelled transaction lives with the other AWS-error classification; re-exported for the services.
+from chalicelib.adapters.aws_errors import cancellation_reasons as cancellation_reasons
+from chalicelib.adapters.aws_errors import condition_failed as condition_failed
 from chalicelib.adapters.tables import REGION, AuditModel, BapasModel
 from chalicelib.auth import Principal
+from chalicelib.context import request_id
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import field_error
-from chalicelib.http import request_id
 
 _connection: Connection | None = None
 
@@ -31,16 +33,6 @@ def transaction() -> TransactWrite:
 
 
 _connections_endpoint: str | None = None
-
-
-def cancellation_reasons(exc: TransactWriteError) -> list[str]:
-    """The codes DynamoDB gave for cancelling a transaction, one per item that had a reason."""
-    return [r.code for r in (getattr(exc, "cancellation_reasons", None) or []) if r is not None and r.code]
-
-
-def condition_failed(exc: TransactWriteError) -> bool:
-    """True when a transaction was refused by one of its conditions (not by throttling or a conflict)."""
-    return "ConditionalCheckFailed" in cancellation_reasons(exc)
 
 
 def reset_connections(only_if_endpoint_changed: bool = False) -> None:

@@ -40,6 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.adapters.aws import client as aws_client
+from chalicelib.adapters.aws_errors import SNS_TRANSIENT_CODES
 from chalicelib.adapters.directory import DIRECTORY
 from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel
 from chalicelib.auth import Principal
@@ -48,7 +49,6 @@ from chalicelib.domain import compliance as rules
 from chalicelib.domain import notices, workdays
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
 from chalicelib.errors import Problem
-from chalicelib.http import TRANSIENT_AWS_CODES
 from chalicelib.obs import logger, metrics
 from chalicelib.services.clients import contacts_of, due_shard, evaluate_client
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
@@ -65,7 +65,6 @@ TASK_DUE_DAYS = 3  # the home visit is due this many working days (domain/workda
 SENDER_ID = "PANTAU"
 SQS_BATCH = 10
 STOP_WHEN_MS_LEFT = 30_000
-SNS_TRANSIENT = TRANSIENT_AWS_CODES | {"InternalErrorException", "ThrottledException", "KMSThrottlingException"}
 SYSTEM = "system"
 
 
@@ -460,7 +459,7 @@ def _deliver(n: NotificationModel, facts: notices.NoticeFacts, eid: str, client_
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code = error.get("Code", "") or "Unknown"
-        if code in SNS_TRANSIENT:
+        if code in SNS_TRANSIENT_CODES:
             _settle(n, "pending", error=f"{code} (will retry)")
             logger.warning("notification deferred", extra={"escalation_id": eid, "recipient": n.recipient,
                                                             "aws_code": code})

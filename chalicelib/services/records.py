@@ -35,18 +35,21 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.adapters import storage
+from chalicelib.adapters.aws_errors import is_transient
 from chalicelib.adapters.tables import AuditModel, ClientModel, RecordModel
 from chalicelib.auth import Principal
 from chalicelib.domain import compliance, geo, progress, reviews
 from chalicelib.domain.clients import Stage, local_today, stage_on
 from chalicelib.domain.photo_evidence import EXIF_PREFIX_BYTES, evaluate_photo
+from chalicelib.domain.photos import MAX_PHOTO_BYTES
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import FieldError, Problem, conflict, field_error, unavailable, validation_failed
-from chalicelib.http import Page, encode_cursor
 from chalicelib.obs import logger
-from chalicelib.schemas_lifecycle import StageReviewBody
-from chalicelib.schemas_records import CheckinBody, UploadRequest, VisitBody
-from chalicelib.schemas_reports import ProgressReportBody
+from chalicelib.paging import Page, encode_cursor
+from chalicelib.schemas.lifecycle import StageReviewBody
+from chalicelib.schemas.photos import UploadRequest
+from chalicelib.schemas.records import CheckinBody, VisitBody
+from chalicelib.schemas.reports import ProgressReportBody
 from chalicelib.services.clients import due_fields, evaluate_client, load_client
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
 from chalicelib.services.phones import inactive_update
@@ -55,9 +58,6 @@ CHECKIN, VISIT, PROGRESS, STAGE_REVIEW = "checkin", "visit", "progress_report", 
 KINDS = (CHECKIN, VISIT, PROGRESS, STAGE_REVIEW)
 FUTURE_SKEW = timedelta(minutes=5)
 _RECORD_ID_MESSAGE = "must be a UUID (8-4-4-4-12 hexadecimal digits)"
-# Cancellation reasons (or error codes) after which the same PUT may simply be sent again.
-_RETRYABLE = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded",
-              "InternalServerError", "TransactionInProgressException"}
 
 
 def record_entity(client_id: str, record_key: str) -> str:
@@ -267,7 +267,7 @@ def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWrit
         raise exc  # not a cancellation (throttling, network ...): the route maps transient codes to 503
     record_failed, client_failed = reasons[0], reasons[-1] if len(reasons) > 2 else None
     claim_reasons = reasons[2:-1]
-    if record_failed == "ConditionalCheckFailed" or any(r in _RETRYABLE for r in reasons):
+    if record_failed == "ConditionalCheckFailed" or any(is_transient(r) for r in reasons):
         existing = _get_record(client_id, draft.record_key)
         if existing is not None:
             if existing.body_hash != draft.body_hash:
@@ -281,7 +281,7 @@ def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWrit
     if client_failed == "ConditionalCheckFailed":
         load_client(p, client_id, write=True)  # 403/404 when the client was reassigned or removed meanwhile
     logger.warning("record transaction cancelled", extra={"kind": draft.kind, "reasons": reasons})
-    if not any(r == "ConditionalCheckFailed" or r in _RETRYABLE for r in reasons):
+    if not any(r == "ConditionalCheckFailed" or is_transient(r) for r in reasons):
         raise exc  # e.g. ValidationError: sending it again cannot help, so not a 503 (the route logs a 500)
     raise unavailable() from None
 
@@ -392,7 +392,7 @@ def _check_photos(client: ClientModel, keys: list[str]) -> list[storage.StoredOb
         found = storage.head(pending.key)
         if found is None:
             errors.append(FieldError(f"photos[{i}]", "no uploaded photo under this key (upload it first)"))
-        elif found.size > storage.MAX_PHOTO_BYTES or found.size < 1:
+        elif found.size > MAX_PHOTO_BYTES or found.size < 1:
             errors.append(FieldError(f"photos[{i}]", "the uploaded photo is not 1 B to 10 MiB"))
         else:
             objects.append(found)

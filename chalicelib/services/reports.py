@@ -33,7 +33,7 @@ from chalicelib.domain import workload
 from chalicelib.domain.clients import local_today
 from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 from chalicelib.errors import FieldError, field_error, validation_failed
-from chalicelib.http import Page, encode_cursor
+from chalicelib.paging import Page, encode_cursor
 from chalicelib.services.clients import client_entity, load_client, progress_of, reviews_of, schedule_of
 from chalicelib.services.common import BAPAS
 

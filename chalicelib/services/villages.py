@@ -13,7 +13,7 @@ from chalicelib.auth import Principal
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
 from chalicelib.errors import conflict, field_error, not_found
-from chalicelib.schemas import VillageContacts
+from chalicelib.schemas.villages import VillageContacts
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 
 

@@ -1,4 +1,4 @@
-"""Request and response bodies of the escalation and task routes (responses: for the OpenAPI document)."""
+"""Escalations (an unreachable client's episode, its notifications) and the PK's tasks; the resolve body."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.schemas import LongText, Strict
-from chalicelib.schemas_out import Out
+from chalicelib.schemas.base import LongText, Out, Strict
 
 Resolution = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 

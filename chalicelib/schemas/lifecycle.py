@@ -1,7 +1,6 @@
 """The supervision lifecycle: stage reviews (litmas + TPP session), violations and transfers between Bapas.
 
-Request bodies refuse unknown fields and bound every string, like the other schemas; rules that need the client
-or the clock (dates within the supervision, not in the future) live in the services.
+Rules that need the client or the clock (dates within the supervision, not in the future) live in the services.
 """
 
 from __future__ import annotations
@@ -10,10 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from chalicelib.schemas import Day, LongText, Strict
-from chalicelib.schemas_out import Out
+from chalicelib.schemas.base import Day, LongText, Out, Strict
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 ReviewStage = Literal["awal", "lanjutan", "akhir"]
 TppDecision = Literal["continue", "warning", "propose_revocation", "other"]
 
@@ -24,8 +22,8 @@ class Litmas(Strict):
     """The penelitian kemasyarakatan (litmas) the TPP session reviewed."""
 
     date: Day
-    summary: Text
-    recommendation: Text
+    summary: Paragraph
+    recommendation: Paragraph
 
 
 class TppSession(Strict):

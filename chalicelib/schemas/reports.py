@@ -1,9 +1,7 @@
-"""Progress reports, the coordinators' compliance report, the client timeline and the dashboard config:
-the request body and the response shapes (for the OpenAPI document and the tests).
+"""Progress reports (Laporan Perkembangan Pembimbingan), the coordinators' compliance report, the client
+timeline and the dashboard config.
 
-Same style as `schemas.py` / `schemas_records.py`: unknown fields are refused, strings are stripped and
-bounded. Rules that need the client (the period within the supervision, the stage) live in
-`services/records.py`.
+Rules that need the client (the period within the supervision, the stage) live in `services/records.py`.
 """
 
 from __future__ import annotations
@@ -13,11 +11,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from chalicelib.domain.compliance import State
-from chalicelib.schemas import Day, Strict
-from chalicelib.schemas_out import Out
-from chalicelib.schemas_records import Time
+from chalicelib.schemas.base import Day, Out, Strict, Time
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 ProgramText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 ReportStage = Literal["awal", "lanjutan", "akhir"]
 
@@ -29,8 +25,8 @@ class ProgressReportBody(Strict):
     period_start: Day
     period_end: Day = Field(description="Not before period_start, not after the supervision end nor the "
                                         "submission date")
-    assessment_summary: Text
-    criminogenic_factors: Text = Field(description="Notes on the criminogenic factors (faktor kriminogen)")
+    assessment_summary: Paragraph
+    criminogenic_factors: Paragraph = Field(description="Notes on the criminogenic factors (faktor kriminogen)")
     recommended_program: ProgramText = Field(description="The recommended next program of guidance")
     submitted_at: Time
 

@@ -1,49 +1,83 @@
-"""Response bodies, for the OpenAPI document (and for tests that check responses against it).
-
-These describe what the services return; they are not used to build responses.
-"""
+"""Clients (klien): the registration and PATCH bodies and the client as the API returns it."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, StringConstraints, field_validator
 
 from chalicelib.domain.clients import Program, Stage
 from chalicelib.domain.compliance import State
+from chalicelib.domain.villages import UnknownVillage, normalize_village_code
+from chalicelib.schemas.base import Day, LongText, Name, Out, PhoneNumber, ShortText, Strict, Username
+
+# ----- requests --------------------------------------------------------------------------------------------
 
 
-class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Phone(Strict):
+    number: PhoneNumber
+    owner: Literal["client", "guarantor"]
+    name: Name | None = None
 
 
-class FieldErrorOut(Out):
-    field: str = Field(description="The offending field: a dotted path with [i] for list items, or a header name")
-    message: str
+class Location(Strict):
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+    @field_validator("lat", "lon")
+    @classmethod
+    def _storable(cls, value: float) -> float:
+        # 1e-7 degree is about 1 cm; and DynamoDB refuses numbers closer to zero than 1e-130 (4e-209 was a 500).
+        return round(value, 7) + 0.0
 
 
-class ProblemOut(Out):
-    """RFC 9457 problem details."""
+class Address(Strict):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    village_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
+    location: Location | None = None
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str = Field(description="Stable machine code, e.g. validation_failed, not_found, forbidden, conflict")
-    instance: str | None = None
-    errors: list[FieldErrorOut] | None = None
-
-
-class MeOut(Out):
-    username: str
-    sub: str
-    role: Literal["pk", "coordinator", "admin"]
-    bapas_id: str = Field(description="Empty for admin")
+    @field_validator("village_code")
+    @classmethod
+    def _village(cls, value: str) -> str:
+        try:
+            return normalize_village_code(value)
+        except UnknownVillage as exc:
+            raise ValueError(str(exc)) from None
 
 
-class HealthOut(Out):
-    status: Literal["ok"]
+Phones = Annotated[list[Phone], Field(min_length=1, max_length=10)]
+Interval = Annotated[int, Field(strict=True, ge=1, le=90)]
 
+
+class ClientCreate(Strict):
+    id: UUID | None = None
+    name: Name
+    program: Program
+    supervision_start: Day
+    supervision_end: Day
+    officer: Username
+    phones: Phones
+    address: Address
+    offence: ShortText | None = None
+    notes: LongText | None = None
+    checkin_interval_days: Interval | None = None
+
+
+class ClientPatch(Strict):
+    name: Name | None = None
+    program: Program | None = None
+    supervision_start: Day | None = None
+    supervision_end: Day | None = None
+    officer: Username | None = None
+    phones: Phones | None = None
+    address: Address | None = None
+    offence: ShortText | None = None
+    notes: LongText | None = None
+    checkin_interval_days: Interval | None = None
+
+
+# ----- responses -------------------------------------------------------------------------------------------
 
 class PhoneOut(Out):
     number: str = Field(description="E.164, +62…", pattern=r"^\+62\d{6,13}$")
@@ -121,48 +155,3 @@ class ClientOut(Out):
 class ClientList(Out):
     items: list[ClientOut]
     next_cursor: str | None
-
-
-class ContactOut(Out):
-    name: str
-    phone: str
-    polsek: str | None = None
-
-
-class VillageContactsOut(Out):
-    bapas_id: str
-    village_code: str
-    village_name: str
-    bhabinkamtibmas: ContactOut
-    village_office: ContactOut | None
-    version: int
-    updated_at: str
-    updated_by: str
-
-
-class Text(BaseModel):
-    """A response body that is not JSON (HTML, CSV): its media type, documented as a string.
-
-    A route's `response=` is a pydantic model, a `Text`, or a tuple of them (one per media type it can answer).
-    """
-
-    model_config = ConfigDict(frozen=True)
-    media_type: str
-    description: str = ""
-
-
-class OpenApiDocumentOut(BaseModel):
-    """An OpenAPI 3.1 document (this one): only its top-level shape is described here."""
-
-    model_config = ConfigDict(extra="allow")
-    openapi: Literal["3.1.0"]
-    info: dict[str, Any]
-    paths: dict[str, Any]
-    components: dict[str, Any]
-
-
-class PhotoUrlOut(Out):
-    key: str = Field(description="The photo's stored key (photos/<bapas_id>/<client_id>/<photo_id>)")
-    url: str = Field(description="A presigned S3 GET URL: fetch it without the Authorization header")
-    expires_at: str = Field(description="RFC 3339: the URL stops working then (at most 5 minutes after issue)")
-    expires_in: int = Field(description="Seconds the URL is valid (at most 300)", ge=1, le=300)
