@@ -17,6 +17,7 @@ def stored(**overrides: Any) -> ClientModel:
         "program": "asimilasi", "supervision_start": "2026-06-01", "supervision_end": "2026-12-01",
         "end_month": "2026-12", "checkin_interval_days": default_interval(Program.ASIMILASI), "offence": None,
         "notes": "lama", "version": 3,
+        "phones": [{"number": "+6281234567890", "owner": "client", "verified_at": "2026-11-02T03:00:00+00:00"}],
     }
     attrs.update(overrides)
     return ClientModel("0f0c6c1e-8d3b-4a5e-9a56-0c2f3c1d2e4f", **attrs)
@@ -55,10 +56,12 @@ def test_a_new_program_brings_its_interval_unless_one_is_sent() -> None:
     assert client_changes(stored(), patch_of(same_interval)) == {}
 
 
-def test_phones_and_address_are_stored_in_their_plain_form() -> None:
+def test_phones_keep_their_state_and_address_is_stored_in_plain_form() -> None:
     patch = patch_of({"phones": [{"number": "0812-3456-7890", "owner": "client"}],
                                         "address": {"text": "Jl. Melati 1", "village_code": "3174091001"}})
     changes = client_changes(stored(), patch)
-    assert changes["phones"] == [{"number": "+6281234567890", "owner": "client"}]
+    # the same number keeps its verification
+    assert changes["phones"] == [{"number": "+6281234567890", "owner": "client",
+                                  "verified_at": "2026-11-02T03:00:00+00:00"}]
     assert changes["address"]["village_code"] == changes["village_code"] == "31.74.09.1001"
     assert changes["address"]["village_name"]
