@@ -28,7 +28,7 @@ TITLES = {
 }
 DESCRIPTION = """Pantau: the backend of the PK mobile app, the scheduled escalation jobs and the coordinators' tools.
 
-The contract is `shared/contract/api-v1.md`; this document is generated from the code.
+This document is generated from the code; the guide with examples and a glossary is `docs/api.md`.
 Authorization: `Bearer <Cognito ID token>`; roles from `cognito:groups` (`pk`, `coordinator`, `admin`), the
 Bapas from `custom:bapas_id`. Errors are RFC 9457 `application/problem+json`.
 """
