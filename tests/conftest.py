@@ -55,3 +55,26 @@ def stack(tmp_path_factory):
         os.environ.clear()
         os.environ.update(saved)
         reset_caches()
+
+
+@pytest.fixture
+def atomic_moto_transactions(monkeypatch):
+    """DynamoDB runs each request in isolation; moto's in-memory backend does not. Its TransactWriteItems checks,
+    writes and, on a failure, restores a snapshot of whole tables with no lock, so two threads can interleave
+    inside one "transaction", and a GetItem or Query running meanwhile can iterate an item that the restore is
+    rewriting ("dictionary changed size during iteration"). Serialise moto's DynamoDB requests as DynamoDB
+    isolates them; everything else in the app (the race between requests) stays concurrent."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("transact_write_items", "get_item", "put_item", "update_item", "delete_item", "query",
+                 "batch_get_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def isolated(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, isolated)

@@ -102,22 +102,6 @@ def test_a_different_body_on_the_same_id_is_409_and_changes_nothing(api):
     assert _state(cid) == before
 
 
-@pytest.fixture
-def atomic_moto_transactions(monkeypatch):
-    """DynamoDB runs each TransactWriteItems in isolation; moto's in-memory backend does not (it checks, writes
-    and, on a failure, restores a snapshot of whole tables, with no lock), so two threads can interleave inside
-    one "transaction". Serialise moto's transactions as DynamoDB does; everything else stays concurrent."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    original = DynamoDBBackend.transact_write_items
-
-    def isolated(self, *args, **kwargs):
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", isolated)
-
 
 def test_twenty_concurrent_identical_puts_make_one_record_and_one_audit_entry(api, atomic_moto_transactions):
     cid = new_client(api)

@@ -8,8 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-import pytest
-
 from tests.records_support import audits_of, client_item, new_client, new_id, records_of
 from tests.support import assert_problem
 
@@ -31,20 +29,6 @@ def review_body(stage: str = "awal", days_ago: int = 1, **tpp: Any) -> dict[str,
 def _path(cid: str, rid: str) -> str:
     return f"/v1/clients/{cid}/stage-reviews/{rid}"
 
-
-@pytest.fixture
-def atomic_moto_transactions(monkeypatch):
-    """Serialise moto's TransactWriteItems as DynamoDB isolates them (see tests/test_records.py)."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    original = DynamoDBBackend.transact_write_items
-
-    def isolated(self, *args, **kwargs):
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", isolated)
 
 
 def test_a_review_is_created_once_replayed_and_conflicts(module_api):

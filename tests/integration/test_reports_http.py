@@ -139,7 +139,19 @@ def _expected_client(c: dict, records: list[dict], tz: ZoneInfo, first: date, la
                 due += timedelta(days=1)
             if due < local(as_of) and not any(a <= last and b >= p for a, b in reports):
                 overdue += 1
-    return {"state": state, "expected": expected, "done": done, "visits": visits, "overdue": overdue}
+    # Stage reviews: one per third, due on the stage's last date or the next working day, met by a review of
+    # that stage recorded by as_of.
+    reviewed = {r["data"]["stage"] for r in records
+                if r["kind"] == "stage_review" and _t(r["created_at"]) <= as_of}
+    overdue_reviews = 0
+    for k, stage in enumerate(("awal", "lanjutan", "akhir")):
+        due = start + timedelta(days=math.ceil((k + 1) * n / 3) - 1)
+        while due.weekday() >= 5 or (due.year in HOLIDAY_YEARS and holidays_on(due)):
+            due += timedelta(days=1)
+        if due < local(as_of) and stage not in reviewed:
+            overdue_reviews += 1
+    return {"state": state, "expected": expected, "done": done, "visits": visits, "overdue": overdue,
+            "overdue_reviews": overdue_reviews}
 
 
 def expected_report(stack: Any, bapas_id: str, first: date, last: date, as_of: datetime) -> dict[str, dict]:
@@ -149,7 +161,8 @@ def expected_report(stack: Any, bapas_id: str, first: date, last: date, as_of: d
     for r in _scan(stack, "records"):
         records[r["client_id"]].append(r)
     rows: dict[str, dict] = defaultdict(lambda: {"clients": 0, "states": defaultdict(int), "expected": 0, "done": 0,
-                                                 "visits": 0, "overdue": 0, "open": 0, "days": []})
+                                                 "visits": 0, "overdue": 0, "overdue_reviews": 0, "open": 0,
+                                                 "days": []})
     officer_of = {}
     for c in clients:
         officer_of[c["client_id"]] = c["officer"]
@@ -157,7 +170,7 @@ def expected_report(stack: Any, bapas_id: str, first: date, last: date, as_of: d
         row = rows[c["officer"]]
         row["clients"] += 1
         row["states"][e["state"]] += 1
-        for k in ("expected", "done", "visits", "overdue"):
+        for k in ("expected", "done", "visits", "overdue", "overdue_reviews"):
             row[k] += e[k]
     range_opens = datetime.combine(first, time(0), tz)
     for e in _scan(stack, "escalations"):
@@ -170,7 +183,7 @@ def expected_report(stack: Any, bapas_id: str, first: date, last: date, as_of: d
         elif resolved >= range_opens:
             row["days"].append((resolved - _t(e["opened_at"])).total_seconds() / 86400)
     total = {"clients": 0, "states": defaultdict(int), "expected": 0, "done": 0, "visits": 0, "overdue": 0,
-             "open": 0, "days": []}
+             "overdue_reviews": 0, "open": 0, "days": []}
     for row in rows.values():
         for k, v in row.items():
             if k == "states":
@@ -187,6 +200,7 @@ def as_api(row: dict) -> dict:
     return {"caseload": row["clients"] - states["ended"], "clients": row["clients"], "clients_by_state": states,
             "checkins_expected": row["expected"], "checkins_done": row["done"], "home_visits": row["visits"],
             "open_escalations": row["open"], "overdue_progress_reports": row["overdue"],
+            "overdue_stage_reviews": row["overdue_reviews"],
             "escalations_resolved": len(row["days"]),
             "median_days_to_resolve": round(statistics.median(row["days"]), 1) if row["days"] else None}
 
