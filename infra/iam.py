@@ -87,6 +87,11 @@ SPEC: dict[str, list[Grant]] = {
            INDEX % ("escalations", "bapas-resolved-index"), INDEX % ("tasks", "bapas-state-index"),
            INDEX % ("tasks", "officer-state-index")),
         _g("NotificationStatus", ["dynamodb:BatchGetItem"], TABLE % "notifications"),
+        # Transfers between Bapas: the transfer, and the client's summary and tasks it moves (services/transfers.py).
+        _g("Transfers", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "transfers"),
+        _g("TransferLists", ["dynamodb:Query"], INDEX % ("transfers", "incoming-index"),
+           INDEX % ("transfers", "outgoing-index")),
+        _g("TransferReads", ["dynamodb:BatchGetItem"], TABLE % "clients", TABLE % "tasks"),
         _g("Audit", APPEND, TABLE % "audit"),
         _g("ClientTimeline", ["dynamodb:Query"], TABLE % "audit"),  # a client's changes, newest first
         # Presigned POSTs are signed with this role: it must be allowed to put what it lets the app upload.

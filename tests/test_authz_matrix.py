@@ -71,6 +71,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/clients/{client_id}/stage-reviews"): READ,
     ("PUT", "/v1/clients/{client_id}/stage-reviews/{record_id}"): RECORD_PUT,
     ("GET", "/v1/clients/{client_id}/timeline"): READERS_ONLY,
+    # Transfers: the World's transfers go from jaksel (coord_same) to makassar (coord_other), who answers them.
+    ("POST", "/v1/clients/{client_id}/transfer"): {**COORDINATOR_ONLY, "coord_same": 201},
+    ("GET", "/v1/transfers"): READERS_ONLY,
+    ("GET", "/v1/transfers/{transfer_id}"): {**READERS_ONLY, "coord_other": 200},
+    ("POST", "/v1/transfers/{transfer_id}/accept"): {**ANON, "pk_own": 403, "pk_other": 403, "coord_same": 403,
+                                                     "coord_other": 200, "admin": 403},
+    ("POST", "/v1/transfers/{transfer_id}/decline"): {**ANON, "pk_own": 403, "pk_other": 403, "coord_same": 403,
+                                                      "coord_other": 200, "admin": 403},
     ("GET", "/v1/clients/{client_id}/photos/{photo_id}"): READ,
     ("POST", "/v1/uploads"): {**RECORD_PUT, "pk_own": 200, "coord_same": 200},
     ("GET", "/v1/escalations"): LIST,
@@ -104,6 +112,12 @@ class World:
         run_and_drain(at_wib(today_wib()))
         self.escalation_id = api.get(f"/v1/clients/{esc_client}", "kasubsi.jaksel").json["open_escalation_id"]
         assert self.escalation_id
+        self.transfers = {}
+        for answer in ("accept", "decline"):
+            r = api.post(f"/v1/clients/{new_client(api)}/transfer", "kasubsi.jaksel",
+                         {"to_bapas_id": "makassar", "reason": "Pindah domisili."})
+            assert r.status == 201, r
+            self.transfers[answer] = r.json["id"]
         pool, app_client = api.resources.user_pool_id, api.resources.user_pool_client_id
         now = int(time.time())
         self.expired = signed_token(pool, app_client, "kasubsi.jaksel", ("coordinator",), exp=now - 120,
@@ -117,7 +131,8 @@ class World:
 
     def path(self, template: str) -> str:
         return template.format(client_id=self.client_id, record_id=uuid.uuid4(), escalation_id=self.escalation_id,
-                               village_code="31.74.09.1001", photo_id=self.photo_id)
+                               village_code="31.74.09.1001", photo_id=self.photo_id,
+                               transfer_id=self.transfers["decline" if template.endswith("/decline") else "accept"])
 
     def credentials(self, caller: str) -> dict[str, Any]:
         if caller in USERS:
@@ -151,6 +166,9 @@ BODIES = {
     ("PUT", "/v1/clients/{client_id}/visits/{record_id}"): lambda w, user: visit_body(),
     ("PUT", "/v1/clients/{client_id}/progress-reports/{record_id}"): lambda w, user: w.progress_body(),
     ("PUT", "/v1/clients/{client_id}/stage-reviews/{record_id}"): lambda w, user: w.review_body(),
+    ("POST", "/v1/clients/{client_id}/transfer"): lambda w, user: {"to_bapas_id": "makassar", "reason": "Pindah."},
+    ("POST", "/v1/transfers/{transfer_id}/accept"): lambda w, user: {"officer": "pk.citra"},
+    ("POST", "/v1/transfers/{transfer_id}/decline"): lambda w, user: {"reason": "Di luar wilayah kami."},
     ("POST", "/v1/uploads"): lambda w, user: {"client_id": w.client_id,
                                               "files": [{"content_type": "image/png", "size_bytes": 1000}]},
     ("POST", "/v1/escalations/{escalation_id}/resolve"): lambda w, user: {"resolution": "Klien ditemukan"},

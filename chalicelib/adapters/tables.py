@@ -107,6 +107,10 @@ class ClientModel(Model):
     # supervision_end[:7] until the retention job anonymises the client (services/retention.py), then removed.
     end_month = UnicodeAttribute(null=True)
     anonymised_at = UnicodeAttribute(null=True)
+    # The pending transfer to another Bapas (at most one), and the Bapas the client was transferred from, oldest
+    # first (its photos stay under their `photos/<bapas_id>/` prefix: services/photos.py).
+    pending_transfer_id = UnicodeAttribute(null=True)
+    former_bapas = ListAttribute(of=UnicodeAttribute, null=True)
 
     bapas_index = ClientBapasIndex()
     officer_index = ClientOfficerIndex()
@@ -321,5 +325,51 @@ class TaskModel(Model):
     officer_index = TaskOfficerIndex()
 
 
+class TransferIncomingIndex(GlobalSecondaryIndex):
+    """Transfers into a Bapas by state, newest first: `state_requested` = "<state>#<requested_at>#<id>"."""
+
+    class Meta(_GsiMeta):
+        index_name = "incoming-index"
+
+    to_bapas_id = UnicodeAttribute(hash_key=True)
+    state_requested = UnicodeAttribute(range_key=True)
+
+
+class TransferOutgoingIndex(GlobalSecondaryIndex):
+    """Transfers out of a Bapas by state, newest first."""
+
+    class Meta(_GsiMeta):
+        index_name = "outgoing-index"
+
+    from_bapas_id = UnicodeAttribute(hash_key=True)
+    state_requested = UnicodeAttribute(range_key=True)
+
+
+class TransferModel(Model):
+    """A client handed over from one Bapas to another (dilimpahkan): requested, then accepted or declined."""
+
+    Meta = _meta("transfers")
+    transfer_id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute()
+    from_bapas_id = UnicodeAttribute()
+    to_bapas_id = UnicodeAttribute()
+    from_officer = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    state = UnicodeAttribute()  # pending | accepted | declined
+    state_requested = UnicodeAttribute()
+    requested_by = UnicodeAttribute()
+    requested_at = UnicodeAttribute()
+    officer = UnicodeAttribute(null=True)  # the receiving PK, once accepted
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    decline_reason = UnicodeAttribute(null=True)
+    moved = NumberAttribute(null=True)  # escalations and tasks that moved with the client
+    history_pending = NumberAttribute(null=True)  # of those, still to move after the accept (see services)
+    version = NumberAttribute()
+
+    incoming_index = TransferIncomingIndex()
+    outgoing_index = TransferOutgoingIndex()
+
+
 MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, RecordModel,
-                                   EscalationModel, NotificationModel, TaskModel)
+                                   EscalationModel, NotificationModel, TaskModel, TransferModel)

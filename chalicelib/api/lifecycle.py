@@ -1,12 +1,22 @@
-"""The supervision lifecycle routes: stage reviews (litmas + TPP session); parse, call the service, respond."""
+"""The supervision lifecycle routes: stage reviews (litmas + TPP session) and transfers between Bapas; parse, call
+the service, respond."""
 
 from chalice import Blueprint
 
 from chalicelib.domain.timeutil import now_utc
-from chalicelib.http import PAGING, body_model, json_response, principal, query_params, route
+from chalicelib.http import ADMIN_BAPAS, PAGING, QueryParam, body_model, json_response, principal, query_params, route
 from chalicelib.paging import page_params
-from chalicelib.schemas.lifecycle import StageReviewBody, StageReviewList, StageReviewOut
-from chalicelib.services import records
+from chalicelib.schemas.lifecycle import (
+    StageReviewBody,
+    StageReviewList,
+    StageReviewOut,
+    TransferAccept,
+    TransferDecline,
+    TransferList,
+    TransferOut,
+    TransferRequest,
+)
+from chalicelib.services import records, transfers
 
 bp = Blueprint(__name__)
 
@@ -37,3 +47,59 @@ def list_stage_reviews(client_id):
     """List a client's stage reviews, latest TPP session first (records table `kind-time-index` LSI)."""
     params = query_params(bp.current_request)
     return json_response(records.list_records(principal(), client_id, records.STAGE_REVIEW, page_params(params)))
+
+
+# ----- transfers between Bapas ------------------------------------------------------------------------
+
+DIRECTION = QueryParam("direction", "incoming (default: transfers into the caller's Bapas) or outgoing",
+                       {"type": "string", "enum": ["incoming", "outgoing"]})
+TRANSFER_STATE = QueryParam("state", "pending, accepted or declined; without it the pending ones come first",
+                            {"type": "string", "enum": ["pending", "accepted", "declined"]})
+
+
+@route(bp, "/v1/clients/{client_id}/transfer", methods=["POST"], roles=["coordinator"], request=TransferRequest,
+       response=TransferOut, status=(201,), errors=(409,), headers=("Location",), tag=TAG)
+def request_transfer(client_id):
+    """Ask another Bapas to take the client over (dilimpahkan): the coordinator of the client's Bapas; 409 when a
+    transfer of the client is pending already.
+
+    The client stays with the sending Bapas until the receiving coordinator accepts.
+    """
+    body = body_model(bp.current_request, TransferRequest)
+    result = transfers.request_transfer(principal(), client_id, body, now_utc())
+    return json_response(result, 201, {"Location": f"/v1/transfers/{result['id']}"})
+
+
+@route(bp, "/v1/transfers", roles=["coordinator", "admin"], response=TransferList,
+       query=(DIRECTION, TRANSFER_STATE, ADMIN_BAPAS, *PAGING), tag=TAG)
+def list_transfers():
+    """List a Bapas's incoming or outgoing transfers, pending first, newest first (coordinators; admin read-only)."""
+    params = query_params(bp.current_request)
+    return json_response(transfers.list_transfers(principal(), params, page_params(params), now_utc()))
+
+
+@route(bp, "/v1/transfers/{transfer_id}", roles=["coordinator", "admin"], response=TransferOut, tag=TAG)
+def get_transfer(transfer_id):
+    """Read a transfer (the sending or the receiving Bapas's coordinator; admin)."""
+    return json_response(transfers.get_transfer(principal(), transfer_id, now_utc()))
+
+
+@route(bp, "/v1/transfers/{transfer_id}/accept", methods=["POST"], roles=["coordinator"], request=TransferAccept,
+       response=TransferOut, errors=(409,), tag=TAG)
+def accept_transfer(transfer_id):
+    """Accept a transfer into your Bapas, naming the PK who takes the client over (receiving coordinator).
+
+    In one transaction the client, with its whole history, its open escalation and task, moves to this Bapas and
+    PK; from then on the sending Bapas gets 404 for it and its old PK cannot write. Sending the same accept again
+    is 200 with the accepted transfer; accepting a declined transfer, or with another PK, is 409.
+    """
+    body = body_model(bp.current_request, TransferAccept)
+    return json_response(transfers.accept_transfer(principal(), transfer_id, body, now_utc()))
+
+
+@route(bp, "/v1/transfers/{transfer_id}/decline", methods=["POST"], roles=["coordinator"], request=TransferDecline,
+       response=TransferOut, errors=(409,), tag=TAG)
+def decline_transfer(transfer_id):
+    """Decline a transfer (receiving coordinator): the client stays with the sending Bapas."""
+    body = body_model(bp.current_request, TransferDecline)
+    return json_response(transfers.decline_transfer(principal(), transfer_id, body, now_utc()))

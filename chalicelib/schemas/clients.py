@@ -147,6 +147,7 @@ class ClientOut(Out):
     progress_reports: ProgressStatusOut
     stage_reviews: StageReviewStatusOut
     open_escalation_id: str | None = Field(description="The open escalation of the client's unreachable episode")
+    pending_transfer_id: str | None = Field(description="A transfer to another Bapas waiting for its answer")
     version: int
     created_at: str
     updated_at: str

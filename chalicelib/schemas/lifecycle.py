@@ -75,3 +75,61 @@ class StageReviewOut(Out):
 class StageReviewList(Out):
     items: list[StageReviewOut]
     next_cursor: str | None
+
+
+# ----- transfers between Bapas -------------------------------------------------------------------------
+
+BapasId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                           pattern=r"^[A-Za-z0-9_.-]+$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+TransferState = Literal["pending", "accepted", "declined"]
+
+
+class TransferRequest(Strict):
+    to_bapas_id: BapasId = Field(description="The receiving Bapas (not the client's own)")
+    reason: Reason = Field(description="Why the client is handed over, e.g. a move to another city")
+
+
+class TransferAccept(Strict):
+    officer: Username = Field(description="The receiving Bapas's PK who takes the client over")
+
+
+class TransferDecline(Strict):
+    reason: Reason
+
+
+class TransferClientOut(Out):
+    """What the receiving coordinator needs to decide: shown while pending, and to whoever has the client now."""
+
+    name: str
+    program: str
+    supervision_start: str
+    supervision_end: str
+    stage: str
+    village_code: str
+    village_name: str | None
+
+
+class TransferOut(Out):
+    id: str
+    client_id: str
+    from_bapas_id: str
+    to_bapas_id: str
+    from_officer: str = Field(description="The client's PK in the sending Bapas when the transfer was requested")
+    reason: str
+    state: TransferState
+    requested_by: str
+    requested_at: str
+    officer: str | None = Field(description="The receiving PK, once accepted")
+    decided_by: str | None
+    decided_at: str | None
+    decline_reason: str | None
+    moved: int | None = Field(description="Escalations and their tasks that moved with the client")
+    client: TransferClientOut | None = Field(description="Null once the caller's Bapas no longer may see the client")
+    version: int
+
+
+class TransferList(Out):
+    items: list[TransferOut]
+    next_cursor: str | None

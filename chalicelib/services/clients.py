@@ -115,6 +115,7 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
         "progress_reports": progress_of(item, tz, now).to_api(),
         "stage_reviews": reviews_of(item, tz, now).to_api(),
         "open_escalation_id": item.open_escalation_id,
+        "pending_transfer_id": item.pending_transfer_id,
         "version": int(item.version),
         "created_at": item.created_at,
         "updated_at": item.updated_at,

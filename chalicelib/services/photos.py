@@ -26,8 +26,12 @@ def photo_url(p: Principal, client_id: str, photo_id: str, now: datetime) -> dic
     client = load_client(p, client_id)
     if not _PHOTO_ID.fullmatch(photo_id):
         raise not_found("Photo")
-    key = f"{storage.FINAL_PREFIX}{client.bapas_id}/{client.client_id}/{photo_id}"
-    if storage.head(key) is None:
+    # Photos stay under the Bapas that recorded them: after a transfer, the former Bapas's prefixes too.
+    for bapas_id in [client.bapas_id, *reversed(client.former_bapas or [])]:
+        key = f"{storage.FINAL_PREFIX}{bapas_id}/{client.client_id}/{photo_id}"
+        if storage.head(key) is not None:
+            break
+    else:
         raise not_found("Photo")
     seconds = storage.PHOTO_URL_EXPIRY_SECONDS
     return {"key": key, "url": storage.presign_get(key, seconds),

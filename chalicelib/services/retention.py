@@ -117,7 +117,8 @@ def _get(client_id: str) -> ClientModel | None:
 def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
     client_id, bapas_id = item.client_id, item.bapas_id
     for prefix in (storage.FINAL_PREFIX, storage.PENDING_PREFIX):
-        stats["photos_deleted"] += storage.delete_prefix(f"{prefix}{bapas_id}/{client_id}/")
+        for owner in dict.fromkeys([bapas_id, *(item.former_bapas or [])]):  # and the Bapas it was transferred from
+            stats["photos_deleted"] += storage.delete_prefix(f"{prefix}{owner}/{client_id}/")
     for record in RecordModel.query(client_id, consistent_read=True):
         body = json.loads(record.response) if record.response else record.data.as_dict()
         clean = scrub_record(record.kind, body)

@@ -1,9 +1,9 @@
 """The supervision lifecycle over HTTP (moto server + chalice local): stage reviews recorded, replayed and
-conflicting like the other field records."""
+conflicting like the other field records; a transfer moving a client with its check-ins to another Bapas."""
 
 from __future__ import annotations
 
-from tests.records_support import new_client, new_id
+from tests.records_support import checkin_body, new_client, new_id
 from tests.support import assert_problem
 from tests.test_stage_reviews import review_body
 
@@ -20,3 +20,29 @@ def test_a_stage_review_is_recorded_replayed_and_conflicts(stack):
     listed = stack.get(f"/v1/clients/{cid}/stage-reviews", "kasubsi.jaksel")
     assert listed.status == 200 and listed.json["items"] == [created.json]
     assert stack.get(f"/v1/clients/{cid}", "pk.andi").json["stage_reviews"]["done"] == ["awal"]
+
+
+def test_a_transfer_moves_a_client_with_its_checkins_to_the_other_bapas(stack):
+    cid = new_client(stack)
+    for _ in range(2):
+        r = stack.put(f"/v1/clients/{cid}/checkins/{new_id()}", "pk.andi", checkin_body())
+        assert r.status == 201, r
+    checkins = stack.get(f"/v1/clients/{cid}/checkins", "pk.andi").json["items"]
+    asked = stack.post(f"/v1/clients/{cid}/transfer", "kasubsi.jaksel",
+                       {"to_bapas_id": "makassar", "reason": "Klien pindah ke Makassar."})
+    assert asked.status == 201, asked
+    tid = asked.json["id"]
+    waiting = stack.get("/v1/transfers?direction=incoming&state=pending", "kasubsi.makassar").json["items"]
+    assert tid in [t["id"] for t in waiting]
+
+    accepted = stack.post(f"/v1/transfers/{tid}/accept", "kasubsi.makassar", {"officer": "pk.citra"})
+    assert accepted.status == 200 and accepted.json["state"] == "accepted", accepted
+
+    # The sender loses access; the old PK cannot write.
+    assert_problem(stack.get(f"/v1/clients/{cid}", "kasubsi.jaksel"), 404)
+    assert_problem(stack.put(f"/v1/clients/{cid}/checkins/{new_id()}", "pk.andi", checkin_body()), 404)
+    # The receiving Bapas has the client with its check-ins, and its PK writes.
+    moved = stack.get(f"/v1/clients/{cid}", "kasubsi.makassar").json
+    assert moved["bapas_id"] == "makassar" and moved["officer"] == "pk.citra"
+    assert stack.get(f"/v1/clients/{cid}/checkins", "pk.citra").json["items"] == checkins
+    assert stack.put(f"/v1/clients/{cid}/checkins/{new_id()}", "pk.citra", checkin_body()).status == 201
