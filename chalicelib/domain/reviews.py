@@ -1,6 +1,6 @@
 """Stage reviews: the litmas and TPP session that close each supervision stage, and when they are due.
 
-Pure domain logic (standard library and `lokal`'s holiday calendar), like `progress.py`.
+Pure domain logic, like `progress.py`; working days are `workdays.py`'s (`lokal`'s holiday calendar).
 
 A supervision period has three stages (`clients.stage_bounds`: awal, lanjutan, akhir, by thirds). Each stage is
 reviewed once: a litmas (penelitian kemasyarakatan: date, summary, recommendation) and the TPP session (sidang
@@ -18,37 +18,22 @@ Overdue
 Next due
     the earliest stage not met whose due date is `today` or later; None when there is none.
 
-Working days come from `lokal.holidays` (the SKB 3 Menteri calendar). For a year the calendar does not cover
-yet, only weekends are days off (the decree for a year is published around the previous September).
+Working days are `workdays.py`'s: `lokal.holidays` (the SKB 3 Menteri calendar), weekends only for a year whose
+decree is not published yet. Only the recorded reviews are stored, never a due date, so due dates follow the
+calendar as it is published.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from chalicelib.domain.clients import Stage, stage_bounds
+from chalicelib.domain.workdays import on_or_after
 
 REVIEW_STAGES = (Stage.AWAL, Stage.LANJUTAN, Stage.AKHIR)
 TPP_DECISIONS = ("continue", "warning", "propose_revocation", "other")
-
-
-def is_working_day(day: date) -> bool:
-    """Monday to Friday, and not a libur nasional or cuti bersama (weekends only for years without data)."""
-    if day.weekday() >= 5:
-        return False
-    from lokal import holidays  # imported on first use (cold start)
-
-    if day.year not in holidays.HOLIDAY_YEARS:
-        return True
-    return holidays.is_working_day(day)
-
-
-def on_or_next_working_day(day: date) -> date:
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
 
 
 @dataclass(frozen=True)
@@ -94,7 +79,7 @@ def due_reviews(start: date, end: date) -> list[DueReview]:
     """The review of each stage of the period and its due date."""
     if end < start:
         raise ValueError(f"supervision end {end} is before its start {start}")
-    return [DueReview(stage, first, last, on_or_next_working_day(last)) for stage, first, last in
+    return [DueReview(stage, first, last, on_or_after(last)) for stage, first, last in
             stage_bounds(start, end)]
 
 

@@ -7,16 +7,17 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chalicelib.domain.clients import Stage
-from chalicelib.domain.reviews import Review, due_reviews, evaluate, is_working_day, on_or_next_working_day, parse_fact
+from chalicelib.domain.reviews import Review, due_reviews, evaluate, parse_fact
+from chalicelib.domain.workdays import is_working_day, on_or_after
 
 
 def test_a_deadline_on_a_day_off_moves_to_the_next_working_day():
-    assert on_or_next_working_day(date(2026, 12, 2)) == date(2026, 12, 2)  # a Wednesday
-    assert on_or_next_working_day(date(2026, 12, 5)) == date(2026, 12, 7)  # Saturday -> Monday
+    assert on_or_after(date(2026, 12, 2)) == date(2026, 12, 2)  # a Wednesday
+    assert on_or_after(date(2026, 12, 5)) == date(2026, 12, 7)  # Saturday -> Monday
     # 24 December 2026 is cuti bersama, the 25th libur nasional, then the weekend.
-    assert on_or_next_working_day(date(2026, 12, 24)) == date(2026, 12, 28)
+    assert on_or_after(date(2026, 12, 24)) == date(2026, 12, 28)
     # Idulfitri 2027: 9-12 March off, 13-14 weekend, 15 cuti bersama.
-    assert on_or_next_working_day(date(2027, 3, 9)) == date(2027, 3, 16)
+    assert on_or_after(date(2027, 3, 9)) == date(2027, 3, 16)
 
 
 def test_years_without_a_holiday_decree_count_only_weekends():
