@@ -397,7 +397,7 @@ def _key_flows(api: Any) -> list[Call]:
         DIRECTORY.clear()
         BAPAS.clear()
 
-    users = ("kasubsi.jaksel", "pk.andi")
+    users = ("kasubsi.jaksel", "pk.andi", "kasubsi.makassar")
     for user in users:
         api.token(user)  # logging in is the app's business, not a function's
     today = datetime.now(WIB).date()
@@ -473,6 +473,15 @@ def _key_flows(api: Any) -> list[Call]:
         for path in ("/v1/reports/compliance", f"/v1/clients/{cid}/timeline",
                      f"/v1/clients/{cid}/progress-reports"):
             assert api.get(path, "kasubsi.jaksel").status == 200, path
+
+        cold()  # the client moves to another Bapas, with its (resolved) escalation and task
+        r = api.post(f"/v1/clients/{cid}/transfer", "kasubsi.jaksel", {"to_bapas_id": "makassar", "reason": "Pindah."})
+        assert r.status == 201, r
+        transfer_id = r.json["id"]
+        assert api.get("/v1/transfers?direction=outgoing", "kasubsi.jaksel").status == 200
+        assert len(api.get("/v1/transfers?state=pending", "kasubsi.makassar").json["items"]) == 1
+        r = api.post(f"/v1/transfers/{transfer_id}/accept", "kasubsi.makassar", {"officer": "pk.citra"})
+        assert r.status == 200 and r.json["moved"] == 2, r
 
         cold()  # years later, the retention run anonymises the client: photos, records, escalations
         later = datetime.now(UTC) + timedelta(days=366 * 7)
