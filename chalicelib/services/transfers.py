@@ -55,8 +55,8 @@ from chalicelib.auth import Principal
 from chalicelib.domain.clients import local_today, stage_on
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import conflict, field_error, forbidden, not_found
-from chalicelib.paging import Page, encode_cursor
 from chalicelib.obs import logger
+from chalicelib.paging import Page, encode_cursor
 from chalicelib.schemas.lifecycle import TransferAccept, TransferDecline, TransferRequest
 from chalicelib.services.clients import _check_officer, client_entity, due_fields, evaluate_client, load_client
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
