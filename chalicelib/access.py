@@ -7,6 +7,8 @@ is not the caller's to know); a colleague's client in the same Bapas is 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import Problem, forbidden, not_found
@@ -53,6 +55,26 @@ def check_bapas(p: Principal, bapas_id: str, write: bool = False) -> None:
         raise forbidden("The admin role is read-only.")
     if p.bapas_id != bapas_id:
         raise not_found("Resource")
+
+
+def check_escalation(p: Principal, bapas_id: str, officer: str, current_officer: Callable[[], str | None],
+                     write: bool = False) -> None:
+    """An escalation is its Bapas's; a PK's only when it concerns their client: the one they had when it opened,
+    or (`current_officer()`, read only when needed) the one assigned to them since."""
+    check_bapas(p, bapas_id, write=write)
+    if p.role == "pk" and officer != p.username and current_officer() != p.username:
+        raise forbidden("This escalation concerns another officer's client.")
+
+
+def bound_officer(p: Principal) -> str | None:
+    """The officer whose clients the caller may write for: a PK themself; None for a coordinator (any client
+    of their Bapas). A write's condition re-checks it, so a reassignment in between refuses the write."""
+    return p.username if p.role == "pk" else None
+
+
+def read_is_audited(p: Principal) -> bool:
+    """A coordinator's or admin's read of one client's record is audited (a PK reads only their own clients)."""
+    return p.role in ("coordinator", "admin")
 
 
 def scoped_officer(p: Principal, requested: str | None) -> str | None:

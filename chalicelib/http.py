@@ -31,6 +31,7 @@ from chalicelib.context import bind_request_id
 from chalicelib.errors import PROBLEM_JSON, FieldError, Problem, bad_request, forbidden, unavailable, validation_failed
 from chalicelib.obs import logger, metrics
 from chalicelib.paging import DEFAULT_LIMIT, MAX_LIMIT
+from chalicelib.services.results import Saved, Written
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -141,6 +142,14 @@ def problem_response(problem: Problem, instance: str | None = None) -> Response:
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")), status_code=status,
                     headers={"Content-Type": "application/json", **(headers or {})})
+
+
+# How a write's result is answered: 201 for what was stored now, 200 for a replay or a change.
+STATUS_OF_WRITE = {Written.CREATED: 201, Written.REPLAYED: 200, Written.UPDATED: 200}
+
+
+def saved_response(saved: Saved, headers: dict[str, str] | None = None) -> Response:
+    return json_response(saved.body, STATUS_OF_WRITE[saved.written], headers)
 
 
 def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:

@@ -51,7 +51,28 @@ def test_schemas_need_no_aws_nor_http() -> None:
     assert _offending("schemas", AWS + HTTP_EDGE) == {}
 
 
+def role_checks(path: Path) -> list[int]:
+    """Lines that test the caller's role (`p.role == "pk"`, `p.role in (...)`, `p.is_admin`)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        compares_role = isinstance(node, ast.Compare) and any(
+            isinstance(n, ast.Attribute) and n.attr == "role" for n in [node.left, *node.comparators])
+        reads_admin = isinstance(node, ast.Attribute) and node.attr == "is_admin" and isinstance(node.ctx, ast.Load)
+        if compares_role or reads_admin:
+            found.append(node.lineno)
+    return found
+
+
+def test_role_checks_live_in_access_only() -> None:
+    """Who may do what is `chalicelib/access.py`; a service asks it instead of testing roles itself."""
+    found = {str(path.relative_to(ROOT)): lines for path in sorted((ROOT / "chalicelib" / "services").rglob("*.py"))
+             if (lines := role_checks(path))}
+    assert found == {}
+
+
 def test_the_scan_sees_what_it_must_refuse(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("import chalice\nfrom chalicelib import http\n\ndef f():\n    from chalicelib.http import Page\n")
+    sample.write_text("import chalice\nfrom chalicelib import http\n\ndef f(p):\n    from chalicelib.http import Page\n"
+                      "    return p.role == 'pk' or p.is_admin\n")
     assert {"chalice", "chalicelib.http", "chalicelib.http.Page"} <= imported_modules(sample)
+    assert role_checks(sample) == [6, 6]

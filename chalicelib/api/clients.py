@@ -14,6 +14,7 @@ from chalicelib.http import (
     principal,
     query_params,
     route,
+    saved_response,
 )
 from chalicelib.paging import page_params
 from chalicelib.schemas.clients import ClientCreate, ClientList, ClientOut, ClientPatch
@@ -33,8 +34,8 @@ def _etag(body: dict) -> dict[str, str]:
 def create_client():
     """Register a client (200: a replay of the same registration with the same id)."""
     body = body_model(bp.current_request, ClientCreate)
-    result, status = clients.create_client(principal(), body, now_utc())
-    return json_response(result, status, {**_etag(result), "Location": f"/v1/clients/{result['id']}"})
+    saved = clients.create_client(principal(), body, now_utc())
+    return saved_response(saved, {**_etag(saved.body), "Location": f"/v1/clients/{saved.body['id']}"})
 
 
 @route(bp, "/v1/clients", response=ClientList, query=(
@@ -72,8 +73,7 @@ def patch_client(client_id):
 def put_village_contacts(village_code):
     """Set who to call in a village: its Bhabinkamtibmas and village office (201 first time, 200 after)."""
     body = body_model(bp.current_request, VillageContacts)
-    result, status = villages.put_contacts(principal(), village_code, body, now_utc())
-    return json_response(result, status)
+    return saved_response(villages.put_contacts(principal(), village_code, body, now_utc()))
 
 
 @route(bp, "/v1/villages/{village_code}/contacts", response=VillageContactsOut, query=(ADMIN_BAPAS,))

@@ -3,6 +3,7 @@ the service, respond."""
 
 from chalice import Blueprint
 
+from chalicelib.api.records import record_saved
 from chalicelib.domain.timeutil import now_utc
 from chalicelib.http import ADMIN_BAPAS, PAGING, QueryParam, body_model, json_response, principal, query_params, route
 from chalicelib.paging import page_params
@@ -37,9 +38,7 @@ def put_stage_review(client_id, record_id):
     """
     record_id = records.parse_record_id(record_id)
     body = body_model(bp.current_request, StageReviewBody)
-    result, status = records.put_stage_review(principal(), client_id, record_id, body, now_utc())
-    location = f"/v1/clients/{result['client_id']}/stage-reviews/{result['id']}"
-    return json_response(result, status, {"ETag": f'"{result["version"]}"', "Location": location})
+    return record_saved(records.put_stage_review(principal(), client_id, record_id, body, now_utc()), "stage-reviews")
 
 
 @route(bp, "/v1/clients/{client_id}/stage-reviews", response=StageReviewList, query=PAGING, tag=TAG)

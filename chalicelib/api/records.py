@@ -10,11 +10,13 @@ from chalicelib.http import (
     principal,
     query_params,
     route,
+    saved_response,
 )
 from chalicelib.paging import page_params
 from chalicelib.schemas.photos import UploadRequest, UploadsOut
 from chalicelib.schemas.records import CheckinBody, CheckinList, CheckinOut, VisitBody, VisitList, VisitOut
 from chalicelib.services import records
+from chalicelib.services.results import Saved
 
 bp = Blueprint(__name__)
 
@@ -23,9 +25,11 @@ TAG = "field records"
 PUT_DOC = {"status": (201, 200), "errors": (409,), "headers": ("ETag", "Location"), "tag": TAG}
 
 
-def _created(result: dict, status: int, collection: str) -> object:
+def record_saved(saved: Saved, collection: str) -> object:
+    """The answer to a field record's PUT (every kind): 201 or 200, its ETag and where to GET it."""
+    result = saved.body
     location = f"/v1/clients/{result['client_id']}/{collection}/{result['id']}"
-    return json_response(result, status, {"ETag": f'"{result["version"]}"', "Location": location})
+    return saved_response(saved, {"ETag": f'"{result["version"]}"', "Location": location})
 
 
 @route(bp, "/v1/clients/{client_id}/checkins/{record_id}", methods=["PUT"], roles=WRITERS, request=CheckinBody,
@@ -38,8 +42,7 @@ def put_checkin(client_id, record_id):
     """
     record_id = records.parse_record_id(record_id)
     body = body_model(bp.current_request, CheckinBody)
-    result, status = records.put_checkin(principal(), client_id, record_id, body, now_utc())
-    return _created(result, status, "checkins")
+    return record_saved(records.put_checkin(principal(), client_id, record_id, body, now_utc()), "checkins")
 
 
 @route(bp, "/v1/clients/{client_id}/visits/{record_id}", methods=["PUT"], roles=WRITERS, request=VisitBody,
@@ -52,8 +55,7 @@ def put_visit(client_id, record_id):
     """
     record_id = records.parse_record_id(record_id)
     body = body_model(bp.current_request, VisitBody)
-    result, status = records.put_visit(principal(), client_id, record_id, body, now_utc())
-    return _created(result, status, "visits")
+    return record_saved(records.put_visit(principal(), client_id, record_id, body, now_utc()), "visits")
 
 
 @route(bp, "/v1/clients/{client_id}/checkins", response=CheckinList, query=PAGING, tag=TAG)

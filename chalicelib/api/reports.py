@@ -5,6 +5,7 @@ from pathlib import Path
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.records import record_saved
 from chalicelib.config import settings
 from chalicelib.domain.compliance import State
 from chalicelib.domain.timeutil import now_utc
@@ -50,9 +51,8 @@ def put_progress_report(client_id, record_id):
     """
     record_id = records.parse_record_id(record_id)
     body = body_model(bp.current_request, ProgressReportBody)
-    result, status = records.put_progress_report(principal(), client_id, record_id, body, now_utc())
-    location = f"/v1/clients/{result['client_id']}/progress-reports/{result['id']}"
-    return json_response(result, status, {"ETag": f'"{result["version"]}"', "Location": location})
+    saved = records.put_progress_report(principal(), client_id, record_id, body, now_utc())
+    return record_saved(saved, "progress-reports")
 
 
 @route(bp, "/v1/clients/{client_id}/progress-reports", response=ProgressReportList, query=PAGING)

@@ -15,12 +15,12 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.access import check_bapas, scoped_bapas, scoped_officer
+from chalicelib.access import check_escalation, scoped_bapas, scoped_officer
 from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel
 from chalicelib.auth import Principal
 from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
-from chalicelib.errors import conflict, field_error, forbidden, not_found
+from chalicelib.errors import conflict, field_error, not_found
 from chalicelib.paging import Page, encode_cursor
 from chalicelib.schemas.escalations import EscalationResolve
 from chalicelib.services.common import audit_entry, condition_failed, transaction
@@ -176,15 +176,15 @@ def _load(p: Principal, escalation_id: str, write: bool = False) -> EscalationMo
         e = EscalationModel.get(escalation_id, consistent_read=True)
     except (ValueError, EscalationModel.DoesNotExist):
         raise not_found("Escalation") from None
-    check_bapas(p, e.bapas_id, write=write)
-    if p.role == "pk" and e.officer != p.username:
-        try:
-            current = ClientModel.get(e.client_id).officer
-        except ClientModel.DoesNotExist:
-            current = None
-        if current != p.username:
-            raise forbidden("This escalation concerns another officer's client.")
+    check_escalation(p, e.bapas_id, e.officer, lambda: _current_officer(e.client_id), write=write)
     return e
+
+
+def _current_officer(client_id: str) -> str | None:
+    try:
+        return ClientModel.get(client_id).officer
+    except ClientModel.DoesNotExist:
+        return None
 
 
 def get_escalation(p: Principal, escalation_id: str) -> dict[str, Any]:

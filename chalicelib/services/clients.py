@@ -8,7 +8,7 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.access import check_client_read, check_client_write, scoped_bapas, scoped_officer
+from chalicelib.access import check_client_read, check_client_write, read_is_audited, scoped_bapas, scoped_officer
 from chalicelib.adapters.directory import DIRECTORY
 from chalicelib.adapters.tables import ClientModel
 from chalicelib.auth import Principal
@@ -30,6 +30,7 @@ from chalicelib.errors import (
 from chalicelib.paging import Page, encode_cursor
 from chalicelib.schemas.clients import ClientCreate, ClientPatch
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, condition_failed, transaction
+from chalicelib.services.results import Saved, Written
 
 MAX_ITEMS_READ_PER_LIST = 2000
 
@@ -155,7 +156,7 @@ def _check_period(start: date, end: date) -> None:
 
 # ----- use cases -----------------------------------------------------------------------------------
 
-def create_client(p: Principal, body: ClientCreate, now: datetime) -> tuple[dict[str, Any], int]:
+def create_client(p: Principal, body: ClientCreate, now: datetime) -> Saved:
     _check_period(body.supervision_start, body.supervision_end)
     _check_officer(body.officer, p.bapas_id)
     tz = BAPAS.timezone(p.bapas_id)
@@ -196,11 +197,11 @@ def create_client(p: Principal, body: ClientCreate, now: datetime) -> tuple[dict
         if existing is None:
             raise
         if existing.request_hash == request_hash and existing.bapas_id == p.bapas_id:
-            return to_api(existing, tz, now), 200  # a retry of the same registration
+            return Saved(to_api(existing, tz, now), Written.REPLAYED)  # a retry of the same registration
         if existing.bapas_id != p.bapas_id:
             raise conflict("A record with this id already exists.") from None
         raise conflict("A client with this id exists with different data.") from None
-    return to_api(item, tz, now), 201
+    return Saved(to_api(item, tz, now), Written.CREATED)
 
 
 def _get(client_id: str) -> ClientModel | None:
@@ -220,7 +221,7 @@ def load_client(p: Principal, client_id: str, write: bool = False) -> ClientMode
     if item is None:
         raise not_found("Client")
     (check_client_write if write else check_client_read)(p, item.bapas_id, item.officer)
-    if not write and p.role in ("coordinator", "admin"):
+    if not write and read_is_audited(p):
         audit_read(p, client_id)
     return item
 
@@ -364,7 +365,7 @@ def list_clients(p: Principal, params: dict[str, str], page: Page, now: datetime
             village = lookup_village(village).code
         except UnknownVillage as exc:
             raise field_error("village_code", str(exc)) from None
-    tz = BAPAS.timezone(bapas_id) if not p.is_admin or _bapas_exists(bapas_id) else None
+    tz = BAPAS.timezone_or_none(bapas_id)  # scoped_bapas: the caller's own, or (admin) any name
     if tz is None:
         return {"items": [], "next_cursor": None}
     if officer:
@@ -403,12 +404,3 @@ def _start_key(cursor: dict[str, Any] | None, hash_name: str, hash_value: str) -
         raise field_error("cursor", "does not belong to this query")
     return {"client_id": {"S": client_id}, hash_name: {"S": hash_value}}
 
-
-def _bapas_exists(bapas_id: str) -> bool:
-    from chalicelib.adapters.tables import BapasModel
-
-    try:
-        BapasModel.get(bapas_id)
-        return True
-    except BapasModel.DoesNotExist:
-        return False

@@ -79,13 +79,20 @@ class BapasDirectory:
         self._lock = threading.Lock()
 
     def timezone(self, bapas_id: str) -> str:
+        tz = self.timezone_or_none(bapas_id)
+        if tz is None:
+            raise field_error("bapas_id", "is not a registered Bapas")
+        return tz
+
+    def timezone_or_none(self, bapas_id: str) -> str | None:
+        """The Bapas's time zone; None when no such Bapas is registered (an admin may name any)."""
         with self._lock:
             tz = self._tz.get(bapas_id)
         if tz is None:
             try:
                 tz = BapasModel.get(bapas_id).timezone
             except BapasModel.DoesNotExist:
-                raise field_error("bapas_id", "is not a registered Bapas") from None
+                return None
             with self._lock:
                 self._tz[bapas_id] = tz
         return tz

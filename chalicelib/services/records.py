@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib.access import bound_officer
 from chalicelib.adapters import storage
 from chalicelib.adapters.aws_errors import is_transient
 from chalicelib.adapters.tables import AuditModel, ClientModel, RecordModel
@@ -53,6 +54,7 @@ from chalicelib.schemas.reports import ProgressReportBody
 from chalicelib.services.clients import due_fields, evaluate_client, load_client
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
 from chalicelib.services.phones import inactive_update
+from chalicelib.services.results import Saved, Written
 
 CHECKIN, VISIT, PROGRESS, STAGE_REVIEW = "checkin", "visit", "progress_report", "stage_review"
 KINDS = (CHECKIN, VISIT, PROGRESS, STAGE_REVIEW)
@@ -159,26 +161,26 @@ def _stage_review_draft(record_id: str, body: StageReviewBody) -> _Draft:
 # ----- use cases -----------------------------------------------------------------------------------
 
 def put_checkin(p: Principal, client_id: str, record_id: str, body: CheckinBody,
-                now: datetime) -> tuple[dict[str, Any], int]:
+                now: datetime) -> Saved:
     return _put(p, client_id, _checkin_draft(parse_record_id(record_id), body), now)
 
 
 def put_visit(p: Principal, client_id: str, record_id: str, body: VisitBody,
-              now: datetime) -> tuple[dict[str, Any], int]:
+              now: datetime) -> Saved:
     return _put(p, client_id, _visit_draft(parse_record_id(record_id), body), now)
 
 
 def put_progress_report(p: Principal, client_id: str, record_id: str, body: ProgressReportBody,
-                        now: datetime) -> tuple[dict[str, Any], int]:
+                        now: datetime) -> Saved:
     return _put(p, client_id, _progress_draft(parse_record_id(record_id), body), now)
 
 
 def put_stage_review(p: Principal, client_id: str, record_id: str, body: StageReviewBody,
-                     now: datetime) -> tuple[dict[str, Any], int]:
+                     now: datetime) -> Saved:
     return _put(p, client_id, _stage_review_draft(parse_record_id(record_id), body), now)
 
 
-def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[dict[str, Any], int]:
+def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> Saved:
     client = load_client(p, client_id, write=True)
     tz = BAPAS.timezone(client.bapas_id)
     if draft.kind == STAGE_REVIEW:
@@ -197,7 +199,7 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[di
         # is still the same record: answer it as the replay it is.
         existing = _get_record(client_id, draft.record_key) if problem.status == 422 else None
         if existing is not None and existing.body_hash == draft.body_hash:
-            return _replay(existing), 200
+            return Saved(_replay(existing), Written.REPLAYED)
         raise
 
     response = _response(p, client, draft, objects, tz, now)
@@ -229,8 +231,8 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[di
         actions = [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))]
     # Access was checked on the item just read; the condition makes sure it still holds when we write.
     still_allowed = ClientModel.client_id.exists() & (ClientModel.bapas_id == client.bapas_id)
-    if p.role == "pk":
-        still_allowed &= ClientModel.officer == p.username
+    if officer := bound_officer(p):
+        still_allowed &= ClientModel.officer == officer
     if draft.contact is compliance.ContactKind.INACTIVE:
         shard, _ = due_fields(client_id, evaluate_client(client, tz, now))
         if shard is not None:  # a period that has ended has no window left to escalate in
@@ -253,11 +255,11 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> tuple[di
         # PynamoDB sends the puts before the updates: record, audit entry, claims, then the client (_after_cancel
         # reads the cancellation reasons by that position).
     except TransactWriteError as exc:
-        return _after_cancel(p, client_id, draft, exc), 200
+        return Saved(_after_cancel(p, client_id, draft, exc), Written.REPLAYED)
     _keep_photos(response.get("photos", []), response.get("stored_photos", []), record.kept_from, replay=False)
     logger.info("record created", extra={"kind": draft.kind, "record_id": draft.record_id,
                                          "photos": len(draft.photos)})
-    return json.loads(text), 201
+    return Saved(json.loads(text), Written.CREATED)
 
 
 def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWriteError) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from chalicelib.domain.villages import UnknownVillage, lookup_village
 from chalicelib.errors import conflict, field_error, not_found
 from chalicelib.schemas.villages import VillageContacts
 from chalicelib.services.common import audit_entry, condition_failed, transaction
+from chalicelib.services.results import Saved, Written
 
 
 def _village(code: str) -> Any:
@@ -44,7 +45,7 @@ def get_contacts(bapas_id: str, village_code: str) -> VillageContactModel | None
         return None
 
 
-def put_contacts(p: Principal, code: str, body: VillageContacts, now: datetime) -> tuple[dict[str, Any], int]:
+def put_contacts(p: Principal, code: str, body: VillageContacts, now: datetime) -> Saved:
     village = _village(code)
     existing = get_contacts(p.bapas_id, village.code)
     version = int(existing.version) + 1 if existing else 1
@@ -70,7 +71,7 @@ def put_contacts(p: Principal, code: str, body: VillageContacts, now: datetime) 
         if not condition_failed(exc):
             raise  # throttling, a conflicting transaction: the route answers 503 with Retry-After
         raise conflict("The village contacts changed at the same time; read them and try again.") from None
-    return to_api(item), 200 if existing else 201
+    return Saved(to_api(item), Written.UPDATED if existing else Written.CREATED)
 
 
 def read_contacts(p: Principal, code: str, requested_bapas: str | None) -> dict[str, Any]:
