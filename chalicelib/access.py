@@ -77,6 +77,27 @@ def read_is_audited(p: Principal) -> bool:
     return p.role in ("coordinator", "admin")
 
 
+def check_transfer_read(p: Principal, from_bapas_id: str, to_bapas_id: str) -> None:
+    """A transfer is its two Bapas's to see (admin: any); to anyone else it does not exist."""
+    if not (p.is_admin or p.bapas_id in (from_bapas_id, to_bapas_id)):
+        raise not_found("Transfer")
+
+
+def check_transfer_decision(p: Principal, to_bapas_id: str) -> None:
+    """Only the receiving Bapas accepts or declines a transfer."""
+    if p.is_admin:
+        raise forbidden("The admin role is read-only.")
+    if p.bapas_id != to_bapas_id:
+        raise forbidden("Only the receiving Bapas's coordinator may accept or decline a transfer.")
+
+
+def may_see_transferred_client(p: Principal, client_bapas_id: str, deciding_bapas_id: str | None) -> bool:
+    """A transfer shows its client's summary to the client's Bapas (and admin), and to the receiving Bapas
+    while it decides (`deciding_bapas_id`: the receiver of a pending transfer, else None)."""
+    return p.is_admin or client_bapas_id == p.bapas_id or (deciding_bapas_id is not None
+                                                            and p.bapas_id == deciding_bapas_id)
+
+
 def scoped_officer(p: Principal, requested: str | None) -> str | None:
     """The officer a list is narrowed to: a PK always themself (asking for a colleague's is 403)."""
     if p.role == "pk":

@@ -49,12 +49,17 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
-from chalicelib.access import scoped_bapas
+from chalicelib.access import (
+    check_transfer_decision,
+    check_transfer_read,
+    may_see_transferred_client,
+    scoped_bapas,
+)
 from chalicelib.adapters.tables import BapasModel, ClientModel, EscalationModel, TaskModel, TransferModel
 from chalicelib.auth import Principal
 from chalicelib.domain.clients import local_today, stage_on
 from chalicelib.domain.timeutil import to_rfc3339
-from chalicelib.errors import conflict, field_error, forbidden, not_found
+from chalicelib.errors import conflict, field_error, not_found
 from chalicelib.obs import logger
 from chalicelib.paging import Page, encode_cursor
 from chalicelib.schemas.lifecycle import TransferAccept, TransferDecline, TransferRequest
@@ -85,9 +90,7 @@ def _client_summary(client: ClientModel, now: datetime) -> dict[str, Any]:
 def _may_see_client(p: Principal, t: TransferModel, client: ClientModel | None) -> bool:
     if client is None:
         return False
-    if p.is_admin or client.bapas_id == p.bapas_id:
-        return True
-    return t.state == "pending" and p.bapas_id == t.to_bapas_id  # what the receiver decides on
+    return may_see_transferred_client(p, client.bapas_id, t.to_bapas_id if t.state == "pending" else None)
 
 
 def to_api(p: Principal, t: TransferModel, client: ClientModel | None, now: datetime) -> dict[str, Any]:
@@ -132,16 +135,14 @@ def _load(p: Principal, transfer_id: str) -> TransferModel:
     except ValueError:
         raise not_found("Transfer") from None
     t = _get(transfer_id)
-    if t is None or not (p.is_admin or p.bapas_id in (t.from_bapas_id, t.to_bapas_id)):
+    if t is None:
         raise not_found("Transfer")
+    check_transfer_read(p, t.from_bapas_id, t.to_bapas_id)
     return t
 
 
 def _receiver_only(p: Principal, t: TransferModel) -> None:
-    if p.is_admin:
-        raise forbidden("The admin role is read-only.")
-    if p.bapas_id != t.to_bapas_id:
-        raise forbidden("Only the receiving Bapas's coordinator may accept or decline a transfer.")
+    check_transfer_decision(p, t.to_bapas_id)
 
 
 def get_transfer(p: Principal, transfer_id: str, now: datetime) -> dict[str, Any]:
