@@ -8,10 +8,13 @@ is not the caller's to know); a colleague's client in the same Bapas is 403.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.errors import Problem, forbidden, not_found
+
+T = TypeVar("T")
 
 
 def check_mfa(p: Principal) -> None:
@@ -59,11 +62,20 @@ def check_bapas(p: Principal, bapas_id: str, write: bool = False) -> None:
 
 def check_escalation(p: Principal, bapas_id: str, officer: str, current_officer: Callable[[], str | None],
                      write: bool = False) -> None:
-    """An escalation is its Bapas's; a PK's only when it concerns their client: the one they had when it opened,
-    or (`current_officer()`, read only when needed) the one assigned to them since."""
+    """An escalation is its Bapas's; a PK's only while it concerns a client assigned to them now
+    (`current_officer()`), whoever it was opened for (`officer`): a reassignment takes the access with it."""
     check_bapas(p, bapas_id, write=write)
-    if p.role == "pk" and officer != p.username and current_officer() != p.username:
+    if p.role == "pk" and current_officer() != p.username:
         raise forbidden("This escalation concerns another officer's client.")
+
+
+def visible_casework(p: Principal, items: list[T], current_officers: Callable[[set[str]], dict[str, str]]) -> list[T]:
+    """The escalations or tasks of a list page the caller may see: a PK only those of clients assigned to them
+    now (a reassignment moves the open ones; resolved and done ones keep the officer who handled them)."""
+    if p.role != "pk":
+        return items
+    officers = current_officers({i.client_id for i in items})  # type: ignore[attr-defined]
+    return [i for i in items if officers.get(i.client_id) == p.username]  # type: ignore[attr-defined]
 
 
 def bound_officer(p: Principal) -> str | None:

@@ -75,6 +75,8 @@ SPEC: dict[str, list[Grant]] = {
     "api_handler": [
         _g("BapasTimeZones", ["dynamodb:GetItem"], TABLE % "bapas"),
         _g("Clients", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "clients"),
+        # A PK's escalation and task lists keep only clients assigned to them now (services/casework.py).
+        _g("CurrentOfficers", ["dynamodb:BatchGetItem"], TABLE % "clients"),
         _g("ClientLists", ["dynamodb:Query"], INDEX % ("clients", "bapas-index"),
            INDEX % ("clients", "officer-index")),
         _g("Records", ["dynamodb:GetItem", "dynamodb:PutItem"], TABLE % "records"),

@@ -319,3 +319,74 @@ def test_the_copy_names_the_checked_version_its_etag_and_refuses_to_overwrite(ap
     source = request.headers["x-amz-copy-source"]
     assert f"versionId={checked.version_id}" in (source.decode() if isinstance(source, bytes) else source)
     assert _bytes_of(final) == jpeg()
+
+
+# ----- 4. Reassignment: open work moves with the client, access follows the client's current officer -------
+
+def test_reassignment_moves_open_work_and_access_follows_the_current_officer(api):
+    from chalicelib.adapters.tables import EscalationModel, TaskModel
+    from tests.escalation_support import at_wib, put_village_contacts, run_and_drain, today_wib, unreachable_client
+    from tests.records_support import audits_of
+
+    put_village_contacts(api)
+    cid = unreachable_client(api)
+    run_and_drain(at_wib(today_wib()))
+    [esc] = [e for e in EscalationModel.client_index.query(cid) if e.state == "open"]
+    task = TaskModel.get(esc.task_id)
+    assert (esc.officer, task.officer) == ("pk.andi", "pk.andi")
+    assert api.get(f"/v1/escalations/{esc.escalation_id}", "pk.andi").status == 200
+    assert_problem(api.get(f"/v1/escalations/{esc.escalation_id}", "pk.budi"), 403)
+
+    client = api.get(f"/v1/clients/{cid}", "kasubsi.jaksel")
+    r = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"officer": "pk.budi"},
+                  headers={"If-Match": client.headers["etag"]})
+    assert r.status == 200 and r.json["officer"] == "pk.budi", r
+
+    # Moved in the PATCH's transaction, each move audited (fields named, no values).
+    esc_now, task_now = EscalationModel.get(esc.escalation_id), TaskModel.get(esc.task_id)
+    assert (esc_now.officer, esc_now.officer_key, esc_now.state) == ("pk.budi", "jaksel#pk.budi", "open")
+    assert (task_now.officer, task_now.officer_key, task_now.state) == ("pk.budi", "jaksel#pk.budi", "open")
+    assert [a.fields for a in audits_of(f"escalation#{esc.escalation_id}") if a.action == "escalation.reassign"] == [
+        ["officer"]]
+    assert [a.actor for a in audits_of(f"task#{esc.task_id}") if a.action == "task.reassign"] == ["kasubsi.jaksel"]
+
+    # The new PK sees and reads them; the previous one does not any more.
+    assert esc.escalation_id in [e["id"] for e in api.get("/v1/escalations", "pk.budi").json["items"]]
+    assert esc.task_id in [t["id"] for t in api.get("/v1/tasks", "pk.budi").json["items"]]
+    assert api.get(f"/v1/escalations/{esc.escalation_id}", "pk.budi").status == 200
+    assert esc.escalation_id not in [e["id"] for e in api.get("/v1/escalations", "pk.andi").json["items"]]
+    assert esc.task_id not in [t["id"] for t in api.get("/v1/tasks", "pk.andi").json["items"]]
+    assert_problem(api.get(f"/v1/escalations/{esc.escalation_id}", "pk.andi"), 403)
+
+    # History stays with who handled it, but a PK reads it only while the client is theirs.
+    resolved = api.post(f"/v1/escalations/{esc.escalation_id}/resolve", "kasubsi.jaksel",
+                        {"resolution": "contact_restored"})
+    assert resolved.status == 200, resolved
+    back = api.get(f"/v1/clients/{cid}", "kasubsi.jaksel")
+    assert api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"officer": "pk.andi"},
+                     headers={"If-Match": back.headers["etag"]}).status == 200
+    assert EscalationModel.get(esc.escalation_id).officer == "pk.budi"  # resolved: not moved
+    assert esc.escalation_id not in [e["id"] for e in api.get("/v1/escalations", "pk.budi").json["items"]]
+    assert_problem(api.get(f"/v1/escalations/{esc.escalation_id}", "pk.budi"), 403)
+    assert api.get(f"/v1/escalations/{esc.escalation_id}", "pk.andi").status == 200
+
+
+def test_a_reassignment_racing_a_new_escalation_is_refused_and_changes_nothing(api, monkeypatch):
+    from chalicelib.adapters.tables import ClientModel
+    from chalicelib.services import reassignment
+    from tests.escalation_support import unreachable_client
+
+    cid = unreachable_client(api)
+    client = api.get(f"/v1/clients/{cid}", "kasubsi.jaksel")
+    real = reassignment.open_work
+
+    def escalation_opens_meanwhile(client_id: str, open_escalation_id: str | None) -> Any:
+        work = real(client_id, open_escalation_id)
+        ClientModel(client_id).update(actions=[ClientModel.open_escalation_id.set(str(uuid.uuid4()))])
+        return work
+
+    monkeypatch.setattr(reassignment, "open_work", escalation_opens_meanwhile)
+    r = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"officer": "pk.budi"},
+                  headers={"If-Match": client.headers["etag"]})
+    assert_problem(r, 412)
+    assert ClientModel.get(cid).officer == "pk.andi"

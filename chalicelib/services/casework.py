@@ -15,7 +15,7 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.access import check_escalation, scoped_bapas, scoped_officer
+from chalicelib.access import check_escalation, scoped_bapas, scoped_officer, visible_casework
 from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel
 from chalicelib.auth import Principal
 from chalicelib.domain.notices import short_ref
@@ -156,6 +156,7 @@ def list_escalations(p: Principal, params: dict[str, str], page: Page) -> dict[s
     bapas_id, officer, states = _scope(p, params, ESCALATION_STATES)
     items, cursor = _phased_query(EscalationModel, "state_opened", "escalation_id", bapas_id, officer, states, page,
                                   newest_first=True)
+    items = visible_casework(p, items, _current_officers)
     notes = _notifications_of([e.escalation_id for e in items])
     return {"items": [escalation_to_api(e, notes.get(e.escalation_id, [])) for e in items],
             "next_cursor": encode_cursor(cursor)}
@@ -165,6 +166,7 @@ def list_tasks(p: Principal, params: dict[str, str], page: Page) -> dict[str, An
     bapas_id, officer, states = _scope(p, params, TASK_STATES)
     items, cursor = _phased_query(TaskModel, "state_due", "task_id", bapas_id, officer, states, page,
                                   newest_first=False)
+    items = visible_casework(p, items, _current_officers)
     return {"items": [task_to_api(t) for t in items], "next_cursor": encode_cursor(cursor)}
 
 
@@ -178,6 +180,15 @@ def _load(p: Principal, escalation_id: str, write: bool = False) -> EscalationMo
         raise not_found("Escalation") from None
     check_escalation(p, e.bapas_id, e.officer, lambda: _current_officer(e.client_id), write=write)
     return e
+
+
+def _current_officers(client_ids: set[str]) -> dict[str, str]:
+    """The PK each client is assigned to now (one BatchGetItem of the `officer` attribute)."""
+    found: dict[str, str] = {}
+    if client_ids:
+        for c in ClientModel.batch_get(sorted(client_ids), attributes_to_get=["client_id", "officer"]):
+            found[c.client_id] = c.officer
+    return found
 
 
 def _current_officer(client_id: str) -> str | None:

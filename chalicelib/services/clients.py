@@ -29,6 +29,7 @@ from chalicelib.errors import (
 )
 from chalicelib.paging import Page, encode_cursor
 from chalicelib.schemas.clients import ClientCreate, ClientPatch
+from chalicelib.services import reassignment
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, condition_failed, transaction
 from chalicelib.services.results import Saved, Written
 
@@ -262,6 +263,9 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
         _check_officer(changes["officer"], item.bapas_id)
     _check_period(*_period_after(item, changes))
     if not changes:
+        # Nothing changes (no write, same version), but the record goes back to the caller: audited like a read
+        # (fail closed), under its own action so the audit shows the PATCH.
+        audit_entry(p, f"client-read#{client_id}", "client.patch_unchanged", now).save()
         return to_api(item, tz, now)
     _write_changes(p, item, changes, expected_version, tz, now)
     fresh = _get(client_id)
@@ -331,7 +335,9 @@ def _period_after(item: ClientModel, changes: dict[str, Any]) -> tuple[date, dat
 
 def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], expected_version: int, tz: str,
                    now: datetime) -> None:
-    """One transaction: the client's changed attributes (if still at `expected_version`) and the audit entry."""
+    """One transaction: the client's changed attributes (if still at `expected_version`) and the audit entry;
+    on a new officer also the moves of its open escalations and tasks (services/reassignment.py)."""
+    work = reassignment.open_work(item.client_id, item.open_escalation_id) if "officer" in changes else None
     for name, value in changes.items():
         setattr(item, name, value)
     shard, due_at = due_fields(item.client_id, evaluate_client(item, tz, now))
@@ -344,7 +350,12 @@ def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], exp
     audit = audit_entry(p, client_entity(item.client_id), "client.update", now, list(changes), version)
     try:
         with transaction() as tx:
-            tx.update(client_update, actions=actions, condition=ClientModel.version == expected_version)
+            condition = ClientModel.version == expected_version
+            if work is not None:  # the open escalation moved with it is still the client's (none opened meanwhile)
+                condition &= ClientModel.open_escalation_id == item.open_escalation_id if item.open_escalation_id \
+                    else ClientModel.open_escalation_id.does_not_exist()
+                reassignment.move(tx, p, work, item.bapas_id, changes["officer"], now)
+            tx.update(client_update, actions=actions, condition=condition)
             tx.save(audit)
     except TransactWriteError as exc:
         if not condition_failed(exc):
