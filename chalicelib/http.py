@@ -240,7 +240,7 @@ def _log_request(method: str, resource: str, status: int, started: float) -> Non
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     p = _principal.get()
     logger.info("request", extra={"method": method, "route": resource, "status": status, "duration_ms": elapsed_ms,
-                                  "role": p.role if p else None})
+                                  "role": p.role if p else None, "sub": p.sub if p else None})
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if status >= 500:
         metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)

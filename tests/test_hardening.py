@@ -390,3 +390,78 @@ def test_a_reassignment_racing_a_new_escalation_is_refused_and_changes_nothing(a
                   headers={"If-Match": client.headers["etag"]})
     assert_problem(r, 412)
     assert ClientModel.get(cid).officer == "pk.andi"
+
+
+# ----- 1. Reads that leave no trace ------------------------------------------------------------------------
+
+PRIVATE_FIELDS = {"phones", "address", "offence", "notes"}
+
+
+def test_lists_answer_summaries_and_the_full_record_only_by_id(api):
+    from chalicelib.schemas_out import ClientList, ClientSummaryOut
+    from chalicelib.services.clients import SUMMARY_FIELDS
+
+    cid = new_client(api, offence="Pasal 362 KUHP", notes="Catatan rahasia")
+    for user, query in (("pk.andi", ""), ("kasubsi.jaksel", ""), ("admin.pusat", "&bapas_id=jaksel")):
+        listed = api.get(f"/v1/clients?limit=200{query}", user).json
+        ClientList.model_validate(listed)
+        [mine] = [c for c in listed["items"] if c["id"] == cid]
+        assert set(mine) == set(SUMMARY_FIELDS) | {"village_code", "village_name"} == set(ClientSummaryOut.model_fields)
+        assert not PRIVATE_FIELDS & set(mine)
+        assert "+62" not in json.dumps(listed) and "Kenanga" not in json.dumps(listed)  # no number, no street
+        assert (mine["name"], mine["village_code"]) == ("Klien Uji", "31.74.09.1001")
+    full = api.get(f"/v1/clients/{cid}", "kasubsi.jaksel").json
+    assert PRIVATE_FIELDS <= set(full) and full["offence"] == "Pasal 362 KUHP"
+
+
+def test_every_list_read_is_audited_with_the_ids_answered_and_no_values(api):
+    from tests.records_support import audits_of
+
+    new_client(api)
+    before = len(audits_of("client-list#jaksel"))
+    listed = api.get("/v1/clients?officer=pk.andi&state=compliant&limit=3", "kasubsi.jaksel").json
+    api.get("/v1/clients", "pk.andi")
+    entries = sorted(audits_of("client-list#jaksel"), key=lambda a: a.at_id)[before:]
+    assert [(a.action, a.actor, a.role) for a in entries] == [("client.list", "kasubsi.jaksel", "coordinator"),
+                                                              ("client.list", "pk.andi", "pk")]
+    assert entries[0].fields == ["limit", "officer", "state"]  # filter names, not their values
+    assert entries[0].subjects == ([c["id"] for c in listed["items"]] or None)
+    assert "pk.andi" not in json.dumps(entries[0].fields)
+
+
+def test_a_list_is_refused_when_its_audit_entry_cannot_be_written(api, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters.tables import AuditModel
+
+    def throttled(self: Any, *a: Any, **k: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "PutItem")
+
+    monkeypatch.setattr(AuditModel, "save", throttled)
+    r = api.get("/v1/clients", "kasubsi.jaksel")
+    assert_problem(r, 503)
+    assert "items" not in r.json
+
+
+def test_a_patch_that_changes_nothing_is_audited_and_writes_no_version(api):
+    from tests.records_support import audits_of
+
+    cid = new_client(api)
+    current = api.get(f"/v1/clients/{cid}", "kasubsi.jaksel")
+    history = len(audits_of(f"client#{cid}"))
+    reads = len([a for a in audits_of(f"client-read#{cid}") if a.action == "client.patch_unchanged"])
+    r = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"name": "Klien Uji", "officer": "pk.andi"},
+                  headers={"If-Match": current.headers["etag"]})
+    assert r.status == 200 and r.json["version"] == current.json["version"], r
+    assert len(audits_of(f"client#{cid}")) == history  # no change recorded: nothing changed
+    unchanged = [a for a in audits_of(f"client-read#{cid}") if a.action == "client.patch_unchanged"]
+    assert len(unchanged) == reads + 1 and unchanged[-1].actor == "kasubsi.jaksel"
+
+
+def test_the_request_log_carries_the_callers_sub(api, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    me = api.get("/v1/me", "pk.andi").json
+    [line] = [r for r in caplog.records if getattr(r, "route", None) == "/v1/me"]
+    assert (line.sub, line.role) == (me["sub"], "pk")

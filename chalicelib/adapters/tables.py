@@ -133,6 +133,8 @@ class AuditModel(Model):
     version = NumberAttribute(null=True)
     # An upload's claim (entity "upload#<pending key>", at_id "claim"): the record that referenced it, once.
     target = UnicodeAttribute(null=True)
+    # A list read (entity "client-list#<bapas_id>"): the ids of the clients it answered.
+    subjects = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class VillageContactModel(Model):

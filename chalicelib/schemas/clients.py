@@ -153,6 +153,29 @@ class ClientOut(Out):
     updated_at: str
 
 
+class ClientSummaryOut(Out):
+    """A client in a list: no phone numbers, street address, home location, offence or notes (read the client)."""
+
+    id: str
+    bapas_id: str
+    name: str
+    program: Program
+    supervision_start: str
+    supervision_end: str
+    checkin_interval_days: int
+    stage: Stage
+    officer: str
+    village_code: str = Field(description="Dotted Kemendagri code", pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
+    village_name: str | None
+    compliance: ComplianceOut
+    progress_reports: ProgressStatusOut
+    stage_reviews: StageReviewStatusOut
+    open_escalation_id: str | None
+    version: int
+    updated_at: str
+
+
 class ClientList(Out):
-    items: list[ClientOut]
+    items: list[ClientSummaryOut] = Field(description="Summaries; GET /v1/clients/{client_id} for the full record "
+                                                      "(audited for coordinators and admins)")
     next_cursor: str | None

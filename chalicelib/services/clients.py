@@ -124,6 +124,22 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
     }
 
 
+# What a list answers per client: enough for a caseload list (who, where, how they are doing), nothing of the
+# record a list has no use for: no phone numbers, no street address or home GPS, no offence, no notes. The
+# full record is `GET /v1/clients/{id}` (audited for coordinators and admins).
+SUMMARY_FIELDS = ("id", "bapas_id", "name", "program", "supervision_start", "supervision_end", "stage", "officer",
+                  "checkin_interval_days", "compliance", "progress_reports", "stage_reviews", "open_escalation_id",
+                  "version", "updated_at")
+
+
+def to_summary(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
+    full = to_api(item, tz, now)
+    out = {k: full[k] for k in SUMMARY_FIELDS}
+    out["village_code"] = full["address"]["village_code"]
+    out["village_name"] = full["address"].get("village_name")
+    return out
+
+
 def _plain(value: Any) -> Any:
     if hasattr(value, "as_dict"):
         value = value.as_dict()
@@ -393,7 +409,7 @@ def list_clients(p: Principal, params: dict[str, str], page: Page, now: datetime
     for item in results:
         scanned += 1
         last = item
-        view = to_api(item, tz, now)
+        view = to_summary(item, tz, now)
         if state and view["compliance"]["state"] != state:
             if scanned >= MAX_ITEMS_READ_PER_LIST:
                 break
@@ -404,7 +420,20 @@ def list_clients(p: Principal, params: dict[str, str], page: Page, now: datetime
     # PynamoDB rebuilds the key of the last item read when we stop mid-page.
     lek = results.last_evaluated_key if last is not None else None
     cursor = {"client_id": lek["client_id"]["S"], hash_name: hash_value} if lek else None
+    audit_list(p, bapas_id, params, [v["id"] for v in items], now)
     return {"items": items, "next_cursor": encode_cursor(cursor)}
+
+
+LIST_FILTERS = ("officer", "state", "village_code", "bapas_id", "cursor", "limit")
+
+
+def audit_list(p: Principal, bapas_id: str, params: dict[str, str], client_ids: list[str], now: datetime) -> None:
+    """Every list read is audited, whoever lists (one entry per page: who, when, the filters used by name, the ids
+    of the clients answered; no values). Fail closed like a record read: no entry, no list (503)."""
+    entry = audit_entry(p, f"client-list#{bapas_id}", "client.list", now,
+                        [name for name in LIST_FILTERS if params.get(name)])
+    entry.subjects = client_ids or None
+    entry.save()
 
 
 def _start_key(cursor: dict[str, Any] | None, hash_name: str, hash_value: str) -> dict[str, Any] | None:
