@@ -73,6 +73,12 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/clients/{client_id}/timeline"): READERS_ONLY,
     # Transfers: the World's transfers go from jaksel (coord_same) to makassar (coord_other), who answers them.
     ("POST", "/v1/clients/{client_id}/transfer"): {**COORDINATOR_ONLY, "coord_same": 201},
+    ("PUT", "/v1/clients/{client_id}/violations/{record_id}"): {**COORDINATOR_ONLY, "coord_same": 201},
+    ("PATCH", "/v1/clients/{client_id}/violations/{record_id}"): COORDINATOR_ONLY,
+    ("GET", "/v1/clients/{client_id}/violations/{record_id}"): READ,
+    ("GET", "/v1/clients/{client_id}/violations"): READ,
+    ("GET", "/v1/clients/{client_id}/violations/{record_id}/timeline"): READERS_ONLY,
+    ("GET", "/v1/violations"): LIST,
     ("GET", "/v1/transfers"): READERS_ONLY,
     ("GET", "/v1/transfers/{transfer_id}"): {**READERS_ONLY, "coord_other": 200},
     ("POST", "/v1/transfers/{transfer_id}/accept"): {**ANON, "pk_own": 403, "pk_other": 403, "coord_same": 403,
@@ -112,6 +118,10 @@ class World:
         run_and_drain(at_wib(today_wib()))
         self.escalation_id = api.get(f"/v1/clients/{esc_client}", "kasubsi.jaksel").json["open_escalation_id"]
         assert self.escalation_id
+        r = api.put(f"/v1/clients/{self.client_id}/violations/{uuid.uuid4()}", "kasubsi.jaksel",
+                    {"reported_at": checkin_body()["occurred_at"], "summary": "Tidak lapor diri tiga kali."})
+        assert r.status == 201, r
+        self.violation_id = r.json["id"]
         self.transfers = {}
         for answer in ("accept", "decline"):
             r = api.post(f"/v1/clients/{new_client(api)}/transfer", "kasubsi.jaksel",
@@ -129,8 +139,9 @@ class World:
 
         self.other_app = login("ap-southeast-3", other["UserPoolClient"]["ClientId"], "kasubsi.jaksel")
 
-    def path(self, template: str) -> str:
-        return template.format(client_id=self.client_id, record_id=uuid.uuid4(), escalation_id=self.escalation_id,
+    def path(self, template: str, method: str = "GET") -> str:
+        record_id = self.violation_id if "/violations/" in template and method != "PUT" else uuid.uuid4()
+        return template.format(client_id=self.client_id, record_id=record_id, escalation_id=self.escalation_id,
                                village_code="31.74.09.1001", photo_id=self.photo_id,
                                transfer_id=self.transfers["decline" if template.endswith("/decline") else "accept"])
 
@@ -168,6 +179,10 @@ BODIES = {
     ("PUT", "/v1/clients/{client_id}/stage-reviews/{record_id}"): lambda w, user: w.review_body(),
     ("POST", "/v1/clients/{client_id}/transfer"): lambda w, user: {"to_bapas_id": "makassar", "reason": "Pindah."},
     ("POST", "/v1/transfers/{transfer_id}/accept"): lambda w, user: {"officer": "pk.citra"},
+    ("PUT", "/v1/clients/{client_id}/violations/{record_id}"): lambda w, user: {
+        "reported_at": checkin_body()["occurred_at"], "summary": "Tidak lapor diri tiga kali."},
+    ("PATCH", "/v1/clients/{client_id}/violations/{record_id}"): lambda w, user: {
+        "bap_date": date.today().isoformat()},
     ("POST", "/v1/transfers/{transfer_id}/decline"): lambda w, user: {"reason": "Di luar wilayah kami."},
     ("POST", "/v1/uploads"): lambda w, user: {"client_id": w.client_id,
                                               "files": [{"content_type": "image/png", "size_bytes": 1000}]},
@@ -228,10 +243,10 @@ def test_route_answers_each_caller_exactly(world, method, path):
         creds = world.credentials(caller)
         headers = {}
         if method == "PATCH":
-            current = world.api.get(world.path(path), "kasubsi.jaksel").json["version"]
+            current = world.api.get(world.path(path, method), "kasubsi.jaksel").json["version"]
             headers["If-Match"] = str(current)
         body = BODIES[(method, path)](world, creds.get("user")) if (method, path) in BODIES else None
-        r = world.api.request(method, world.path(path) + query, body=body, headers=headers, **creds)
+        r = world.api.request(method, world.path(path, method) + query, body=body, headers=headers, **creds)
         got[caller] = r.status
         _check_against_document(path, method, r)
         if r.status == 401:

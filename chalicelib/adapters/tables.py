@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -110,6 +110,7 @@ class ClientModel(Model):
     # The pending transfer to another Bapas (at most one), and the Bapas the client was transferred from, oldest
     # first (its photos stay under their `photos/<bapas_id>/` prefix: services/photos.py).
     pending_transfer_id = UnicodeAttribute(null=True)
+    open_violations = UnicodeSetAttribute(null=True)  # ids of the client's open violation records
     former_bapas = ListAttribute(of=UnicodeAttribute, null=True)
 
     bapas_index = ClientBapasIndex()

@@ -1,12 +1,24 @@
 """The supervision lifecycle routes: stage reviews (litmas + TPP session) and transfers between Bapas; parse, call
 the service, respond."""
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.api.records import record_saved
 from chalicelib.domain.timeutil import now_utc
-from chalicelib.http import ADMIN_BAPAS, PAGING, QueryParam, body_model, json_response, principal, query_params, route
+from chalicelib.http import (
+    ADMIN_BAPAS,
+    OFFICER,
+    PAGING,
+    QueryParam,
+    body_model,
+    if_match_version,
+    json_response,
+    principal,
+    query_params,
+    route,
+)
 from chalicelib.paging import page_params
+from chalicelib.schemas.common import Text
 from chalicelib.schemas.lifecycle import (
     StageReviewBody,
     StageReviewList,
@@ -16,8 +28,12 @@ from chalicelib.schemas.lifecycle import (
     TransferList,
     TransferOut,
     TransferRequest,
+    ViolationBody,
+    ViolationList,
+    ViolationOut,
+    ViolationPatch,
 )
-from chalicelib.services import records, transfers
+from chalicelib.services import records, transfers, violations
 
 bp = Blueprint(__name__)
 
@@ -102,3 +118,69 @@ def decline_transfer(transfer_id):
     """Decline a transfer (receiving coordinator): the client stays with the sending Bapas."""
     body = body_model(bp.current_request, TransferDecline)
     return json_response(transfers.decline_transfer(principal(), transfer_id, body, now_utc()))
+
+
+# ----- violations -------------------------------------------------------------------------------------------
+
+@route(bp, "/v1/clients/{client_id}/violations/{record_id}", methods=["PUT"], roles=["coordinator"],
+       request=ViolationBody, response=ViolationOut, status=(201, 200), errors=(409,),
+       headers=("ETag", "Location"), tag=TAG)
+def put_violation(client_id, record_id):
+    """Open a violation (pelanggaran) with its evidence, offline-safe: 201, 200 on a replay, 409 (coordinator).
+
+    The evidence is a snapshot taken now: the closed windows without a counted contact, the escalation named by
+    `escalation_id` with its notifications and the village's answers, and the home visits since the first of
+    those windows with their photos and location checks. An escalation resolved as `violation_referred` opens
+    its violation by itself.
+    """
+    record_id = records.parse_record_id(record_id)
+    body = body_model(bp.current_request, ViolationBody)
+    return record_saved(violations.put_violation(principal(), client_id, record_id, body, now_utc()), "violations")
+
+
+@route(bp, "/v1/clients/{client_id}/violations/{record_id}", methods=["PATCH"], roles=["coordinator"],
+       request=ViolationPatch, response=ViolationOut, errors=(409, 412, 428), headers=("ETag",), tag=TAG)
+def patch_violation(client_id, record_id):
+    """Record what happened next (needs If-Match): the BAP date, the TPP session, the outcome (closes it)."""
+    request = bp.current_request
+    version = if_match_version(request)
+    patch = body_model(request, ViolationPatch)
+    result = violations.patch_violation(principal(), client_id, record_id, version, patch, now_utc())
+    return json_response(result, headers={"ETag": f'"{result["version"]}"'})
+
+
+@route(bp, "/v1/clients/{client_id}/violations/{record_id}", response=ViolationOut, headers=("ETag",), tag=TAG)
+def get_violation(client_id, record_id):
+    """Read a violation with its evidence and what happened next."""
+    result = violations.get_violation(principal(), client_id, record_id)
+    return json_response(result, headers={"ETag": f'"{result["version"]}"'})
+
+
+@route(bp, "/v1/clients/{client_id}/violations", response=ViolationList, query=PAGING, tag=TAG)
+def list_violations(client_id):
+    """List a client's violations, newest first."""
+    params = query_params(bp.current_request)
+    return json_response(records.list_records(principal(), client_id, records.VIOLATION, page_params(params)))
+
+
+@route(bp, "/v1/clients/{client_id}/violations/{record_id}/timeline", roles=["coordinator", "admin"],
+       response=Text(media_type="text/csv", description="UTF-8 with a BOM; columns Waktu, Peristiwa, Keterangan, "
+                                                          "Oleh"),
+       headers=("Content-Disposition",), tag=TAG)
+def violation_timeline(client_id, record_id):
+    """The violation's timeline as CSV in Bahasa Indonesia, for the letter to the Kanwil.
+
+    In order: the missed windows, the escalation with its notifications and the village's answers, the home
+    visits, the violation, the BAP, the TPP session and the outcome. Times in the Bapas's time zone; a cell that
+    a spreadsheet would read as a formula starts with an apostrophe.
+    """
+    text, filename = violations.timeline_csv(principal(), client_id, record_id)
+    return Response(body=text, status_code=200, headers={"Content-Type": "text/csv; charset=utf-8",
+                                                         "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@route(bp, "/v1/violations", response=ViolationList, query=(OFFICER, ADMIN_BAPAS, *PAGING), tag=TAG)
+def list_open_violations():
+    """List a Bapas's open violations (a PK: their own clients'), newest first within a page."""
+    params = query_params(bp.current_request)
+    return json_response(violations.list_open(principal(), params, page_params(params)))

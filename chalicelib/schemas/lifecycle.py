@@ -6,10 +6,11 @@ Rules that need the client or the clock (dates within the supervision, not in th
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from uuid import UUID
 
 from pydantic import Field, StringConstraints, model_validator
 
-from chalicelib.schemas.base import Day, LongText, Out, Strict
+from chalicelib.schemas.base import Day, LongText, Out, Strict, Time
 
 Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 ReviewStage = Literal["awal", "lanjutan", "akhir"]
@@ -132,4 +133,116 @@ class TransferOut(Out):
 
 class TransferList(Out):
     items: list[TransferOut]
+    next_cursor: str | None
+
+
+# ----- violations ----------------------------------------------------------------------------------------
+
+ViolationOutcome = Literal["supervision_continued", "warning", "revoked", "other"]
+
+
+class ViolationBody(Strict):
+    """A violation of the general conditions, opened by the coordinator (offline-safe PUT on the app's UUID)."""
+
+    reported_at: Time = Field(description="When the violation was established; not in the future")
+    summary: Paragraph = Field(description="What was violated, e.g. three consecutive missed contacts")
+    escalation_id: UUID | None = Field(default=None, description="The escalation it comes from (this client's)")
+
+
+class ViolationTpp(Strict):
+    date: Day
+    decision: TppDecision
+    notes: LongText | None = None
+
+
+class ViolationPatch(Strict):
+    """What happened next (needs If-Match): the BAP, the TPP session, the outcome (which closes the violation)."""
+
+    bap_date: Day | None = Field(default=None, description="Date of the berita acara pemeriksaan (BAP)")
+    tpp_session: ViolationTpp | None = None
+    outcome: ViolationOutcome | None = Field(default=None, description="supervision_continued, warning, revoked "
+                                                                       "or other; setting it closes the violation")
+    outcome_notes: LongText | None = None
+
+
+class MissedWindowOut(Out):
+    first_day: str
+    last_day: str
+
+
+class EvidenceNotificationOut(Out):
+    recipient_role: str
+    channel: str
+    status: str
+    updated_at: str | None
+
+
+class EvidenceResponseOut(Out):
+    recipient_role: str
+    answer: str
+    notes: str | None
+    at: str
+
+
+class EvidenceEscalationOut(Out):
+    id: str
+    reference: str
+    reason: str
+    opened_at: str
+    consecutive_missed: int
+    state: str
+    resolution: str | None
+    resolved_at: str | None
+    resolved_by: str | None
+    notifications: list[EvidenceNotificationOut]
+    responses: list[EvidenceResponseOut] = Field(description="The village's answers to the reply links")
+
+
+class EvidenceVisitOut(Out):
+    id: str
+    visited_at: str
+    client_present: bool
+    distance_m: float | None
+    location_check: str
+    photos: list[str] = Field(description="Permanent keys of the visit's photos")
+    photo_flags: list[str] = Field(description="EXIF checks that did not match the visit (time, place)")
+    recorded_by: str | None
+
+
+class EvidenceOut(Out):
+    """A snapshot taken when the violation was recorded."""
+
+    missed_windows: list[MissedWindowOut] = Field(description="Closed windows without a counted contact (last 20)")
+    escalation: EvidenceEscalationOut | None
+    visits: list[EvidenceVisitOut] = Field(description="Home visits since the first of those windows (last 50)")
+
+
+class ViolationTppOut(Out):
+    date: str
+    decision: TppDecision
+    notes: str | None
+
+
+class ViolationOut(Out):
+    id: str
+    client_id: str
+    reported_at: str
+    summary: str
+    escalation_id: str | None
+    state: Literal["open", "closed"]
+    evidence: EvidenceOut
+    bap_date: str | None
+    tpp_session: ViolationTppOut | None
+    outcome: ViolationOutcome | None
+    outcome_notes: str | None
+    closed_at: str | None
+    closed_by: str | None
+    recorded_by: str
+    recorded_at: str
+    updated_at: str | None
+    version: int
+
+
+class ViolationList(Out):
+    items: list[ViolationOut]
     next_cursor: str | None

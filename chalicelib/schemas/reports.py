@@ -92,7 +92,8 @@ class ComplianceReportOut(Out):
 
 class TimelineEntry(Out):
     at: str = Field(description="RFC 3339, UTC")
-    kind: Literal["checkin", "visit", "progress_report", "stage_review", "escalation", "change"]
+    kind: Literal["checkin", "visit", "progress_report", "stage_review", "violation", "escalation",
+                  "change"]
     id: str
     data: dict[str, Any] = Field(description="The record as its own GET returns it; for an escalation its state; "
                                              "for a change the audit entry (who, action, field names)")

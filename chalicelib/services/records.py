@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -56,8 +57,11 @@ from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, trans
 from chalicelib.services.phones import inactive_update
 from chalicelib.services.results import Saved, Written
 
-CHECKIN, VISIT, PROGRESS, STAGE_REVIEW = "checkin", "visit", "progress_report", "stage_review"
-KINDS = (CHECKIN, VISIT, PROGRESS, STAGE_REVIEW)
+CHECKIN, VISIT, PROGRESS, STAGE_REVIEW, VIOLATION = "checkin", "visit", "progress_report", "stage_review", \
+    "violation"
+KINDS = (CHECKIN, VISIT, PROGRESS, STAGE_REVIEW, VIOLATION)
+# What a kind adds to its stored response once the client is known (a violation's evidence: services/violations.py).
+Enrich = Callable[[ClientModel, str, datetime], dict[str, Any]]
 FUTURE_SKEW = timedelta(minutes=5)
 _RECORD_ID_MESSAGE = "must be a UUID (8-4-4-4-12 hexadecimal digits)"
 
@@ -103,6 +107,9 @@ class _Draft:
     @property
     def photos(self) -> list[str]:
         return list(self.body.get("photos") or [])
+
+
+Draft = _Draft  # for kinds whose use cases live in their own module (services/violations.py)
 
 
 def _checkin_draft(record_id: str, body: CheckinBody) -> _Draft:
@@ -180,7 +187,12 @@ def put_stage_review(p: Principal, client_id: str, record_id: str, body: StageRe
     return _put(p, client_id, _stage_review_draft(parse_record_id(record_id), body), now)
 
 
-def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> Saved:
+def put_draft(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enrich | None = None) -> Saved:
+    """A record of another module's kind through the same machinery (`services/violations.py`)."""
+    return _put(p, client_id, draft, now, enrich)
+
+
+def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enrich | None = None) -> Saved:
     client = load_client(p, client_id, write=True)
     tz = BAPAS.timezone(client.bapas_id)
     if draft.kind == STAGE_REVIEW:
@@ -203,6 +215,8 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> Saved:
         raise
 
     response = _response(p, client, draft, objects, tz, now)
+    if enrich is not None:
+        response = {**response, **enrich(client, tz, now)}
     text = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
     record = RecordModel(
         client_id,
@@ -226,6 +240,8 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime) -> Saved:
     elif draft.kind == STAGE_REVIEW:  # its fact for the due rule (domain/reviews.py)
         fact = reviews.fact(response["recorded_at"], draft.body["stage"], draft.record_key)
         actions = [ClientModel.stage_reviews.set((ClientModel.stage_reviews | []).append([fact]))]
+    elif draft.kind == VIOLATION:  # open until its outcome is recorded
+        actions = [ClientModel.open_violations.add({draft.record_id})]
     else:
         fact = f"{to_rfc3339(draft.at)}|{draft.contact.value}|{draft.record_key}"
         actions = [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))]

@@ -180,4 +180,14 @@ def scrub_record(kind: str, body: dict[str, Any]) -> dict[str, Any]:
         out["litmas"] = {**out["litmas"], "summary": REDACTED, "recommendation": REDACTED}
     if isinstance(out.get("tpp_session"), dict) and out["tpp_session"].get("notes") is not None:
         out["tpp_session"] = {**out["tpp_session"], "notes": REDACTED}
+    if kind == "violation":  # its texts and the village's answers; dates, decisions and checks stay
+        out["summary"] = REDACTED
+        if out.get("outcome_notes") is not None:
+            out["outcome_notes"] = REDACTED
+        evidence = dict(out.get("evidence") or {})
+        if isinstance(evidence.get("escalation"), dict):
+            responses = [{**r, "notes": None} for r in evidence["escalation"].get("responses") or []]
+            evidence["escalation"] = {**evidence["escalation"], "responses": responses}
+        evidence["visits"] = [{**v, "photos": []} for v in evidence.get("visits") or []]
+        out["evidence"] = evidence
     return out

@@ -1,5 +1,6 @@
 """The supervision lifecycle over HTTP (moto server + chalice local): stage reviews recorded, replayed and
-conflicting like the other field records; a transfer moving a client with its check-ins to another Bapas."""
+conflicting like the other field records; a transfer moving a client with its check-ins to another Bapas; a
+violation recorded, replayed, conflicting, closed and exported."""
 
 from __future__ import annotations
 
@@ -46,3 +47,20 @@ def test_a_transfer_moves_a_client_with_its_checkins_to_the_other_bapas(stack):
     assert moved["bapas_id"] == "makassar" and moved["officer"] == "pk.citra"
     assert stack.get(f"/v1/clients/{cid}/checkins", "pk.citra").json["items"] == checkins
     assert stack.put(f"/v1/clients/{cid}/checkins/{new_id()}", "pk.citra", checkin_body()).status == 201
+
+
+def test_a_violation_is_recorded_replayed_conflicts_and_exports_its_timeline(stack):
+    cid = new_client(stack)
+    path = f"/v1/clients/{cid}/violations/{new_id()}"
+    body = {"reported_at": checkin_body()["occurred_at"], "summary": "Tiga kali berturut-turut tidak lapor diri."}
+    created = stack.put(path, "kasubsi.jaksel", body)
+    assert created.status == 201, created
+    replay = stack.put(path, "kasubsi.jaksel", body)
+    assert replay.status == 200 and replay.body == created.body
+    assert_problem(stack.put(path, "kasubsi.jaksel", {**body, "summary": "=HYPERLINK(\"x\")"}), 409, code="conflict")
+    closed = stack.patch(path, "kasubsi.jaksel", {"outcome": "warning"}, headers={"If-Match": "1"})
+    assert closed.status == 200 and closed.json["state"] == "closed", closed
+    exported = stack.get(f"{path}/timeline", "kasubsi.jaksel")
+    assert exported.status == 200 and exported.headers["content-type"].startswith("text/csv")
+    lines = exported.body.decode("utf-8-sig").splitlines()
+    assert lines[0] == "Waktu,Peristiwa,Keterangan,Oleh" and "Hasil akhir" in lines[-1]
