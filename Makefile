@@ -1,19 +1,31 @@
 # Pantau: `make run` serves the API locally; `make test` runs every check. Both install what they need.
 SHELL := /bin/bash
-PY ?= python3.11
+# The functions run on python3.12 (Lambda SnapStart needs 3.12+): the venv, the tests and `chalice package` use the
+# same version. infra/find_python.sh finds it (PATH, pyenv, then 3.13); `make PY=/path/to/python3.12` overrides.
+ifndef PY
+PY := $(shell sh infra/find_python.sh)
+endif
+ifeq ($(strip $(PY)),)
+$(error no Python 3.12 or later found: see infra/find_python.sh)
+endif
+PYVER := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VENV_MARK := $(VENV)/.python-$(PYVER)
 fn ?= escalate_unreachable
 time ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
 .PHONY: install run test lint invoke bench clean openapi browser fuzz
 
-$(BIN)/python:
-	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+# A venv of another Python version (e.g. an older checkout's 3.11) is replaced, not reused.
+$(VENV_MARK):
+	rm -rf $(VENV)
+	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	touch $@
 
-$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+$(STAMP): requirements.txt requirements-dev.txt $(VENV_MARK)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 

@@ -2,6 +2,7 @@
 
 from chalice import Chalice, Cron
 
+from chalicelib import snapstart  # noqa: F401  (registers the SnapStart runtime hooks)
 from chalicelib.api import clients, core, escalations, lifecycle, photos, records, reports
 from chalicelib.http import gate
 from chalicelib.services import retention

@@ -5,7 +5,9 @@ with issuer, audience (the app client), expiry and `token_use` checked. Nothing 
 The JWKS is cached per process (an hour). A token naming an unknown key id triggers at most one refetch per
 `_UNKNOWN_KID_SECONDS` (5 minutes) for the whole process: within that time every unknown `kid` is answered 401
 from the cache, so junk tokens cannot make each request fetch the JWKS (negative cache). A failed fetch is
-not retried for `_FETCH_FAILURE_BACKOFF_SECONDS`.
+not retried for `_FETCH_FAILURE_BACKOFF_SECONDS`. The JWKS is fetched on first use, never at import; after a
+SnapStart restore the cache's age is reset (`chalicelib/snapstart.py`). RS256 is verified by `chalicelib/rs256.py`
+(standard library only; PyJWT checks the header, the algorithm allow-list and the claims).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-import requests
 
+from chalicelib import rs256
 from chalicelib.config import settings
 from chalicelib.errors import unauthorized
 
@@ -53,14 +55,16 @@ class JwksCache:
         self._lock = threading.Lock()
 
     def _fetch(self, url: str, now: float) -> None:
+        import requests  # first use only: not part of the cold import
+
         self.fetches += 1
         try:
             response = requests.get(url, timeout=5)
             response.raise_for_status()
             keys = {}
             for jwk in response.json().get("keys", []):
-                keys[jwk.get("kid")] = jwt.PyJWK(jwk).key
-        except (requests.RequestException, ValueError, jwt.PyJWTError) as exc:
+                keys[jwk.get("kid")] = rs256.key_from_jwk(jwk)
+        except (requests.RequestException, ValueError, AttributeError, jwt.PyJWTError) as exc:
             self._failed_at = now
             raise unauthorized("The token's signing keys could not be loaded.") from exc
         self._keys, self._url, self._fetched_at, self._failed_at = keys, url, now, None
@@ -84,8 +88,15 @@ class JwksCache:
         with self._lock:
             self._keys, self._url, self._fetched_at, self._failed_at = {}, None, 0.0, None
 
+    def expire(self) -> None:
+        """Make the cached keys (and a failed fetch's back-off) stale: the next token refetches them. After a
+        SnapStart restore the monotonic clock says nothing about how long ago the snapshot was taken."""
+        with self._lock:
+            self._fetched_at, self._failed_at = float("-inf"), None
+
 
 JWKS = JwksCache()
+_DECODER = rs256.decoder()
 
 
 def verify_id_token(token: str) -> Principal:
@@ -98,7 +109,7 @@ def verify_id_token(token: str) -> Principal:
         raise unauthorized("The token's algorithm is not accepted.")
     key = JWKS.key(cfg.jwks_url, header.get("kid", ""))
     try:
-        claims = jwt.decode(
+        claims = _DECODER.decode(
             token,
             key=key,
             algorithms=["RS256"],

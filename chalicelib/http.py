@@ -29,7 +29,7 @@ from chalicelib.auth import ROLES, Principal, bearer_token, verify_id_token
 from chalicelib.config import settings
 from chalicelib.context import bind_request_id
 from chalicelib.errors import PROBLEM_JSON, FieldError, Problem, bad_request, forbidden, unavailable, validation_failed
-from chalicelib.obs import logger, metrics
+from chalicelib.obs import logger, metrics, tracer, tracing_enabled
 from chalicelib.paging import DEFAULT_LIMIT, MAX_LIMIT
 from chalicelib.services.results import Saved, Written
 
@@ -157,6 +157,8 @@ def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:
 
     def middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
         started = time.perf_counter()
+        if tracing_enabled():
+            tracer()  # built on the first request, not at import (chalicelib/obs.py)
         context = event.context or {}
         # API Gateway's request id; locally (chalice local) a client-sent X-Request-Id or a fresh one.
         request_id = context.get("requestId") or (event.headers.get("x-request-id") or "")[:64] or str(uuid.uuid4())

@@ -46,6 +46,10 @@ PRICES = {
     "cw_logs_ingest_gb": 0.66,
     "cw_logs_storage_gb": 0.033,
     "xray_trace": 5.00 / 1e6,             # traces recorded
+    # Lambda SnapStart (the API function): the snapshot's cache for each active published version, per GB of
+    # memory and second, and each restore (a new execution environment), per GB of memory.
+    "snapstart_cache_gb_second": 0.0000015046,
+    "snapstart_restore_gb": 0.0001397998,
 }
 # Always-free allowances per account and month (they do not expire after 12 months).
 FREE = {
@@ -85,6 +89,13 @@ LAMBDA_MEMORY_GB = 0.5
 CPU_FACTOR_512MB = 3            # 512 MB gets about a third of a vCPU: the import's CPU time x 3 is its duration
 RUNTIME_INIT_MS = 250           # the Python runtime itself, before our import
 COLD_START_SHARE = {"one": 0.15, "national": 0.03}  # idle gaps: a single Bapas is cold far more often
+# SnapStart on the API function: its new environments are restored from a snapshot instead of initialised. Billed
+# per restore: Lambda loading the runtime and running the after-restore hook (chalicelib/snapstart.py), not the
+# import. The cache is charged for every active version (the live one and, for up to 14 days after a deploy, the
+# previous one: assume two all month). The scheduled functions and the worker start cold as before.
+SNAPSTART_RESTORE_MS = 300
+SNAPSTART_CACHED_VERSIONS = 2
+MONTH_SECONDS = 30 * 24 * 3600
 WORKER_MS_PER_ESCALATION = 800  # transaction + two SMS + one topic publish
 RUN_MS_PER_DUE_CLIENT = 25
 LOG_KB_PER_INVOCATION = 1.2     # one JSON line + EMF metrics + Lambda's START/END/REPORT
@@ -198,10 +209,11 @@ def usage(scale: Scale, bench: dict[str, Any]) -> dict[str, float]:
            + ops["due_client"]["wru"] * due + ops["escalation"]["wru"] * escalations)
 
     cold_ms = RUNTIME_INIT_MS + bench["cold_import_ms"][0] * CPU_FACTOR_512MB
-    cold_starts = api * COLD_START_SHARE[scale.key] + 2 * 30  # + the two daily scheduled runs, always cold
+    restores = api * COLD_START_SHARE[scale.key]  # the API's new environments: SnapStart restores
+    cold_starts = 2 * 30  # the two daily scheduled runs, always cold
     invocations = api + 2 * 30 + math.ceil(escalations)  # the worker: about one batch per escalation
-    lambda_ms = (api * API_WARM_MS + cold_starts * cold_ms + due * RUN_MS_PER_DUE_CLIENT
-                 + escalations * WORKER_MS_PER_ESCALATION)
+    lambda_ms = (api * API_WARM_MS + restores * SNAPSTART_RESTORE_MS + cold_starts * cold_ms
+                 + due * RUN_MS_PER_DUE_CLIENT + escalations * WORKER_MS_PER_ESCALATION)
 
     months_kept = RETENTION_YEARS * 12
     photo_gb_month = photos * PHOTO_MB / 1024
@@ -215,7 +227,9 @@ def usage(scale: Scale, bench: dict[str, Any]) -> dict[str, float]:
         "api_requests": api, "reads": reads, "record_writes": record_items, "escalations": escalations,
         "sms": escalations * SMS_PER_ESCALATION, "emails": escalations * coordinators,
         "lambda_requests": invocations, "lambda_gb_seconds": lambda_ms / 1000 * LAMBDA_MEMORY_GB,
-        "cold_starts": cold_starts, "cold_start_ms": cold_ms,
+        "cold_starts": cold_starts, "cold_start_ms": cold_ms, "restores": restores,
+        "snapstart_cache_gb_seconds": LAMBDA_MEMORY_GB * MONTH_SECONDS * SNAPSTART_CACHED_VERSIONS,
+        "snapstart_restore_gb": restores * LAMBDA_MEMORY_GB,
         "rru": rru, "wru": wru,
         "ddb_gb_year1": client_gb + table_gb_month * 12, "ddb_gb_year5": client_gb + table_gb_month * months_kept,
         "s3_gb_year1": photo_gb_month * 12.07, "s3_gb_year5": photo_gb_month * (months_kept + 0.07),  # + 2 days pending
@@ -248,7 +262,12 @@ def lines(u: dict[str, float], year: int) -> list[Line]:
     ddb_gb, s3_gb = u[f"ddb_gb_year{year}"], u[f"s3_gb_year{year}"]
     return [
         Line("Lambda", "requests", u["lambda_requests"], "requests", "lambda_request"),
-        Line("Lambda", "duration (512 MB, incl. cold starts)", u["lambda_gb_seconds"], "GB-s", "lambda_gb_second"),
+        Line("Lambda", "duration (512 MB, incl. cold starts and restores)", u["lambda_gb_seconds"], "GB-s",
+             "lambda_gb_second"),
+        Line("Lambda", "SnapStart snapshot cache (API function)", u["snapstart_cache_gb_seconds"], "GB-s",
+             "snapstart_cache_gb_second"),
+        Line("Lambda", "SnapStart restores (API function)", u["snapstart_restore_gb"], "GB",
+             "snapstart_restore_gb"),
         Line("API Gateway", "REST requests", u["api_requests"], "requests", "apigw_rest_request"),
         Line("DynamoDB", "write request units", u["wru"], "WRU", "ddb_write_unit"),
         Line("DynamoDB", "read request units", u["rru"], "RRU", "ddb_read_unit"),
@@ -318,8 +337,10 @@ def render() -> str:
         u = usage(scale, bench)
         out += [f"## {scale.title}", "",
                 f"{_n(u['api_requests'])} API requests/month ({_n(u['reads'])} reads, {_n(u['record_writes'])} field "
-                f"records), {_n(u['escalations'])} escalations ({_n(u['sms'])} SMS), {_n(u['cold_starts'])} cold "
-                f"starts of ~{u['cold_start_ms']:.0f} ms, {u['mau']:.0f} staff users.", "",
+                f"records), {_n(u['escalations'])} escalations ({_n(u['sms'])} SMS), {_n(u['restores'])} SnapStart "
+                f"restores of the API function (~{SNAPSTART_RESTORE_MS} ms billed each) and {_n(u['cold_starts'])} "
+                f"cold starts of the scheduled functions (~{u['cold_start_ms']:.0f} ms), {u['mau']:.0f} staff "
+                "users.", "",
                 "| service | item | quantity/month | unit price (USD) | list (USD) | after free tier (USD) |",
                 "|---|---|---|---|---|---|"]
         for year in (1, 5):
@@ -341,6 +362,29 @@ def render() -> str:
               "due_client": "daily run, per due client", "escalation": "worker, per escalation"}
     for key, label in labels.items():
         out.append(f"| {label} | {ops[key]['rru']:.1f} | {ops[key]['wru']:.0f} |")
+    net = []
+    for u in usage(SCALES[0], bench), usage(SCALES[1], bench):
+        cache = u["snapstart_cache_gb_seconds"] * PRICES["snapstart_cache_gb_second"]
+        restores = u["snapstart_restore_gb"] * PRICES["snapstart_restore_gb"]
+        unbilled = (u["restores"] * (u["cold_start_ms"] - SNAPSTART_RESTORE_MS) / 1000 * LAMBDA_MEMORY_GB
+                    * PRICES["lambda_gb_second"])  # the INIT duration new environments no longer pay
+        net.append((cache, restores, unbilled, cache + restores - unbilled, u))
+    out += ["## SnapStart", "",
+            "The API function runs with Lambda SnapStart (python3.12, `infra/template.py`): a PK's first request "
+            f"on a new execution environment meets a restore (~{SNAPSTART_RESTORE_MS} ms billed: the runtime and the "
+            f"after-restore hook) instead of a cold start of ~{net[0][4]['cold_start_ms']:.0f} ms (the runtime plus "
+            "the import at 512 MB). It is bought for the latency the officers meet, not to save money:", "",
+            "| | one Bapas | all of Indonesia |", "|---|---|---|",
+            f"| snapshot cache ({SNAPSTART_CACHED_VERSIONS} active versions x {LAMBDA_MEMORY_GB:g} GB, all month) | "
+            f"{_usd(net[0][0])} | {_usd(net[1][0])} |",
+            f"| restores ({_n(net[0][4]['restores'])} / {_n(net[1][4]['restores'])} a month) | {_usd(net[0][1])} | "
+            f"{_usd(net[1][1])} |",
+            f"| cold-start duration no longer billed | -{_usd(net[0][2])} | -{_usd(net[1][2])} |",
+            f"| **SnapStart, net, USD/month** | **{_usd(net[0][3])}** | **{_usd(net[1][3])}** |", "",
+            "The cache costs the same for a Bapas of 100 clients or 100,000: a deployment per Bapas pays it per "
+            "Bapas, a national deployment once. A restore costs more than the INIT duration it replaces at these "
+            "prices, so the line grows with new environments (idle gaps). Turning SnapStart off is one line: remove "
+            "`SnapStart` from the API function in `infra/template.py` (the runtime hooks then never run).", ""]
     out += ["", "Figures taken from the benchmarks (or assumed where they say nothing):", ""]
     for key, (value, source) in bench.items():
         out.append(f"- `{key}` = {value} ({source})")

@@ -5,16 +5,19 @@
 1. `chalice package --stage <stage> --merge-template infra/template.yaml <out>`: Chalice's functions, roles
    (with `.chalice/policy-<stage>-<function>.json`), REST API and schedules, merged with our resources
    into `<out>/sam.yaml`, and `<out>/deployment.zip`.
-2. boto3, botocore, s3transfer and jmespath are left out of the zip: the Lambda Python runtime provides them
-   (they come in only because PynamoDB depends on botocore): 16 MB of the 29 MB Chalice builds.
-3. Bytecode is added for every module `import app` loads (`__pycache__/*.cpython-311.pyc`, unchecked
+2. boto3, botocore, s3transfer, jmespath, dateutil, six and urllib3 are left out of the zip: the Lambda Python
+   runtime provides them (they come in only because PynamoDB depends on botocore): 16 MB of the 29 MB Chalice
+   builds. So are the parts of dependencies the app never imports (`UNUSED`).
+3. Bytecode is added for every module `import app` loads (`__pycache__/*.cpython-312.pyc`, unchecked
    hash-based, PEP 552): Lambda's task directory is read-only, so without it every cold start compiles every
    imported module from source again (measured: cold import 2.5x slower). Modules that are never imported
-   (phonenumbers' 40 MB of geocoding data) get none, which keeps the zip small.
-4. The template's `Prefix` parameter is pinned to the stage's `PANTAU_TABLE_PREFIX` (the policies name it).
+   get none, which keeps the zip small; modules imported on first use (phone numbers, EXIF, requests, the
+   tracer: `chalicelib/snapstart.py`) get bytecode too, so the first request does not compile them.
+4. The template's `Prefix` parameter is pinned to the stage's `PANTAU_TABLE_PREFIX` (the policies name it), and
+   API Gateway invokes the API function's SnapStart alias (`invoke_through_alias`).
 5. Report the zip's size and its largest packages.
 
-Speed. Chalice names its package cache (`.chalice/deployments/<md5>-python3.11.zip`) after requirements.txt *and*
+Speed. Chalice names its package cache (`.chalice/deployments/<md5>-python3.12.zip`) after requirements.txt *and*
 the app's files, so every code change makes it download and unpack every wheel again (about 40 s on a 2-vCPU
 VM). We keep the finished dependencies (steps 2 and 3) in `.chalice/deployments/pantau-deps-<requirements
 hash>.zip` and hand Chalice its package ready-made (dependencies + app files + their bytecode) under the name it
@@ -43,11 +46,18 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 MERGE_TEMPLATE = ROOT / "infra" / "template.yaml"
 CACHE_DIR = ROOT / ".chalice" / "deployments"
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
-# What the Lambda Python runtime puts on sys.path besides the task: boto3 and its dependencies.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "python_dateutil", "six", "urllib3")
+# What the Lambda Python runtime puts on sys.path besides the task: boto3 and its dependencies (botocore needs
+# dateutil, six and urllib3, so the runtime has them too), and SnapStart's runtime hooks (chalicelib/snapstart.py).
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3",
+                    "snapshot_restore_py.py")
+# Parts of dependencies the app never imports, left out of the zip. Powertools' event_handler (its own REST
+# router, 0.5 MiB zipped: Pantau routes with Chalice) is imported elsewhere in Powertools only by
+# `Logger.inject_lambda_context(log_event=True)` for pydantic events, which the app does not use
+# (tests/test_infra.py checks both: the app never asks for it, and the package imports without it).
+UNUSED = ("aws_lambda_powertools/event_handler/",)
 REGION = "ap-southeast-3"
-FINISH_VERSION = "3"  # bump when the finishing steps change, to rebuild the dependency cache
+FINISH_VERSION = "5"  # bump when the finishing steps change, to rebuild the dependency cache
 
 
 # ----- a Lambda-like interpreter -------------------------------------------------------------------------------
@@ -91,13 +101,14 @@ def lambda_python(task: Path, code: str, stage: str = "prod", extra_env: dict[st
 def _runtime_provided(name: str) -> bool:
     top = name.split("/", 1)[0]
     for package in RUNTIME_PROVIDED:
-        if top == package or (top.startswith(package + "-") and top.endswith((".dist-info", ".egg-info", ".data"))):
+        if top in (package, package + ".py") or (
+                top.startswith(package + "-") and top.endswith((".dist-info", ".egg-info", ".data"))):
             return True
     return False
 
 
 def _pyc_name(name: str) -> str:
-    """`pkg/mod.py` -> `pkg/__pycache__/mod.cpython-311.pyc` (the interpreter's own layout)."""
+    """`pkg/mod.py` -> `pkg/__pycache__/mod.cpython-312.pyc` (the interpreter's own layout)."""
     return importlib.util.cache_from_source(name)
 
 
@@ -123,12 +134,14 @@ def _is_app(name: str) -> bool:
 
 
 def imported_modules(zip_path: Path) -> set[str]:
-    """The archive names of the modules a cold `import app` loads, in a Lambda-like interpreter."""
+    """The archive names of the modules a cold `import app` loads, in a Lambda-like interpreter, and those the
+    first requests load on first use (what SnapStart's before-snapshot hook imports: chalicelib/snapstart.py)."""
     with tempfile.TemporaryDirectory(prefix="pantau-imports-") as tmp:
         task = Path(tmp) / "task"
         with zipfile.ZipFile(zip_path) as z:
             z.extractall(task)
-        code = ("import app, json; print(json.dumps(sorted({m.__file__ for m in list(sys.modules.values()) "
+        code = ("import app, json; from chalicelib import snapstart; snapstart.before_snapshot(); "
+                "print(json.dumps(sorted({m.__file__ for m in list(sys.modules.values()) "
                 "if getattr(m, '__file__', None)})))")
         result = lambda_python(task, code)
         if result.returncode != 0:
@@ -153,7 +166,7 @@ def finish(zip_path: Path) -> dict[str, int]:
     with bytecode for what `import app` loads. Returns counts."""
     with zipfile.ZipFile(zip_path) as z:
         names = z.namelist()
-    drop = {n for n in names if _runtime_provided(n) or (_is_app(n) and "__pycache__/" in n)}
+    drop = {n for n in names if _runtime_provided(n) or (_is_app(n) and "__pycache__/" in n) or n.startswith(UNUSED)}
     stripped = zip_path.with_suffix(".stripped")
     rewrite(zip_path, stripped, lambda n: n not in drop, {})
     try:
@@ -249,6 +262,42 @@ def pin_prefix(template_path: Path, prefix: str) -> None:
     template_path.write_text(yaml.safe_dump(template, sort_keys=False, width=120, allow_unicode=True))
 
 
+def alias_logical_id(function: str = "APIHandler") -> str:
+    """The logical id SAM gives the alias of a function with AutoPublishAlias (`<function>Alias<name>`)."""
+    from infra.template import SNAPSTART_ALIAS
+
+    return f"{function}Alias{SNAPSTART_ALIAS}"
+
+
+def invoke_through_alias(template_path: Path, function: str = "APIHandler") -> int:
+    """API Gateway invokes the API function's SnapStart alias, not `$LATEST` (which SnapStart never applies to):
+    every integration URI Chalice wrote with `${APIHandler.Arn}` names the alias SAM creates for
+    `AutoPublishAlias` (logical id `APIHandlerAliaslive`; a Ref to it is the alias ARN) instead, and the invoke
+    permission is granted on the alias. Returns the number of integrations rewritten."""
+    from infra.template import SNAPSTART_ALIAS
+
+    template = yaml.safe_load(template_path.read_text())
+    resources = template["Resources"]
+    if resources[function]["Properties"].get("AutoPublishAlias") != SNAPSTART_ALIAS:
+        raise ValueError(f"{function} has no AutoPublishAlias {SNAPSTART_ALIAS!r}: regenerate infra/template.yaml")
+    alias = alias_logical_id(function)
+    old, new = "${" + function + ".Arn}/invocations", "${" + alias + "}/invocations"
+    rewritten = 0
+    for methods in resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"].values():
+        for operation in methods.values():
+            integration = operation.get("x-amazon-apigateway-integration") if isinstance(operation, dict) else None
+            uri = (integration or {}).get("uri")
+            if isinstance(uri, dict) and old in uri.get("Fn::Sub", ""):
+                uri["Fn::Sub"] = uri["Fn::Sub"].replace(old, new)
+                rewritten += 1
+    permission = resources[function + "InvokePermission"]["Properties"]
+    if permission["FunctionName"] != {"Ref": function}:
+        raise ValueError(f"unexpected {function}InvokePermission: {permission['FunctionName']}")
+    permission["FunctionName"] = {"Ref": alias}
+    template_path.write_text(yaml.safe_dump(template, sort_keys=False, width=120, allow_unicode=True))
+    return rewritten
+
+
 def chalice_package(stage: str, out: Path) -> None:
     env = dict(os.environ)
     env.setdefault("AWS_DEFAULT_REGION", REGION)
@@ -282,6 +331,7 @@ def package(stage: str = "prod", out: Path | None = None) -> dict[str, Any]:
     prune({deps, cached})
     template = out / "sam.yaml"
     pin_prefix(template, stage_prefixes()[stage])
+    invoke_through_alias(template)
     return {"stage": stage, "template": template, "zip": zip_path, "zip_bytes": zip_path.stat().st_size,
             "largest": sizes(zip_path)[:8], "reused_dependencies": reused, **done}
 

@@ -11,7 +11,7 @@ What comes from where, so nothing is written twice:
 - Lambda functions: Chalice generates them from `app.py`. This template only adds to them: stable function
   names, the `PANTAU_*` environment from the resources below, each log group's name, and for every
   `@app.on_sqs_message` handler its queue (the stage's, not the name written in app.py),
-  `ReportBatchItemFailures` and a concurrency cap.
+  `ReportBatchItemFailures` and a concurrency cap; SnapStart with an auto-published alias on the API function.
 - IAM: each function's policy is `.chalice/policy-<stage>-<function>.json` (`infra/iam.py`); this template only
   adds a Deny that pins Cognito calls to this stack's user pool.
 """
@@ -41,6 +41,7 @@ WAF_RATE_LIMIT_PER_IP = 1500
 # empty) would make every standard attribute writable, `name` included, which goes into SMS to the police.
 APP_CLIENT_WRITE_ATTRIBUTES = ["locale"]
 ALARM_PERIOD = 300
+SNAPSTART_ALIAS = "live"  # the API function's alias: its latest published version, the one API Gateway invokes
 
 # The environment the functions read (chalicelib/config.py). Tunables with safe defaults are not set here.
 ENVIRONMENT = {
@@ -240,6 +241,13 @@ def function_overrides(functions: list[dict[str, Any]]) -> dict[str, dict[str, A
             "FunctionName": sub("${Prefix}-" + fn["name"]),
             "Environment": {"Variables": dict(ENVIRONMENT)},
         }
+        if fn["name"] == "api_handler":
+            # SnapStart (Python 3.12+): Lambda initialises each published version once and starts new execution
+            # environments from its snapshot. It works on published versions only, so SAM publishes one on every
+            # change and points the alias `live` at it; `infra/package.py` makes API Gateway and its invoke
+            # permission use the alias. Uniqueness after a restore: chalicelib/snapstart.py. Cost: docs/cost.md.
+            props["SnapStart"] = {"ApplyOn": "PublishedVersions"}
+            props["AutoPublishAlias"] = SNAPSTART_ALIAS
         if fn["sqs_queue"]:
             queue = QUEUES.get(fn["sqs_queue"])
             if queue is None:

@@ -300,6 +300,55 @@ def test_package_merges_the_template_and_cfn_lint_is_clean(packaged):
     assert r["ApiHandlerLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${Prefix}-api_handler"}
 
 
+def test_the_api_function_runs_python_3_12_with_snapstart_and_api_gateway_invokes_its_alias(packaged):
+    from infra.package import alias_logical_id
+
+    r = tpl.load(packaged["template"].read_text())["Resources"]
+    runtimes = {r[fn["cfn"]]["Properties"]["Runtime"] for fn in tpl.app_functions()}
+    # Chalice takes the runtime from the Python it runs on: the venv's, which `make` builds from 3.12 (SnapStart
+    # for Python needs 3.12 or later); the bytecode in the zip is that version's too.
+    assert runtimes == {"python{}.{}".format(*sys.version_info[:2])} and sys.version_info[:2] >= (3, 12), runtimes
+    api = r["APIHandler"]["Properties"]
+    assert api["SnapStart"] == {"ApplyOn": "PublishedVersions"} and api["AutoPublishAlias"] == tpl.SNAPSTART_ALIAS
+    assert [fn["cfn"] for fn in tpl.app_functions() if "SnapStart" in r[fn["cfn"]]["Properties"]] == ["APIHandler"]
+    alias = alias_logical_id()
+    uris = [op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            for methods in r["RestAPI"]["Properties"]["DefinitionBody"]["paths"].values()
+            for op in methods.values() if isinstance(op, dict) and "x-amazon-apigateway-integration" in op]
+    assert len(uris) >= 20
+    assert all(u.endswith("${" + alias + "}/invocations") for u in uris), [u for u in uris if alias not in u]
+    assert r["APIHandlerInvokePermission"]["Properties"]["FunctionName"] == {"Ref": alias}
+
+
+def test_the_zip_is_small_and_the_cold_import_leaves_first_use_modules_alone(packaged, tmp_path):
+    from chalicelib import snapstart
+    from infra.package import UNUSED, lambda_python
+
+    assert packaged["zip_bytes"] <= 8 * 1024 * 1024  # issue 16: at most 8 MiB
+    with zipfile.ZipFile(packaged["zip"]) as z:
+        names = z.namelist()
+        z.extractall(tmp_path / "task")
+    tops = {n.split("/", 1)[0] for n in names}
+    # No cryptography (chalicelib/rs256.py verifies RS256), no phone-number geocoder or carrier data.
+    assert not tops & {"cryptography", "cffi", "_cffi_backend.cpython-312-x86_64-linux-gnu.so", "pycparser"}, tops
+    assert not [n for n in names if n.startswith(("phonenumbers/geodata/", "phonenumbers/carrierdata/",
+                                                  "phonenumbers/tzdata/"))]
+    assert not [n for n in names if n.startswith(UNUSED)]
+    # The app never asks Powertools for what UNUSED leaves out (only Logger(log_event=True) would).
+    source = "\n".join(f.read_text() for f in (ROOT / "chalicelib").rglob("*.py"))
+    assert "event_handler" not in source and "log_event" not in source
+    code = ("import json, sys, app; from chalicelib import snapstart; import snapshot_restore_py as hooks; "
+            "assert snapstart.after_restore in [f for f, _, _ in hooks.get_after_restore()]; "
+            "before = [m for m in snapstart.FIRST_USE_MODULES + ('aws_xray_sdk',) if m in sys.modules]; "
+            "[f(*a, **k) for f, a, k in reversed(hooks.get_before_snapshot())]; "
+            "print(json.dumps([before, [m for m in snapstart.FIRST_USE_MODULES if m not in sys.modules]]))")
+    result = lambda_python(tmp_path / "task", code, stage="prod")
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded_at_import, missing_after_hook = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded_at_import == [] and missing_after_hook == [], (loaded_at_import, missing_after_hook)
+    assert snapstart.FIRST_USE_MODULES  # phone numbers, requests, EXIF, villages, the SQS batch utilities
+
+
 def test_the_zip_imports_the_way_lambda_imports_it(packaged, tmp_path):
     from infra.package import duplicates, lambda_python
 
@@ -311,8 +360,8 @@ def test_the_zip_imports_the_way_lambda_imports_it(packaged, tmp_path):
     tops = {n.split("/", 1)[0] for n in names}
     assert {"app.py", "chalicelib", "chalice", "pynamodb", "aws_lambda_powertools", "aws_xray_sdk"} <= tops
     assert not {t for t in tops if t.split("-")[0] in ("boto3", "botocore", "s3transfer", "jmespath")}
-    assert "__pycache__/app.cpython-311.pyc" in names and "chalicelib/__pycache__/http.cpython-311.pyc" in names
-    assert packaged["zip_bytes"] < 25 * 1024 * 1024
+    tag = sys.implementation.cache_tag
+    assert f"__pycache__/app.{tag}.pyc" in names and f"chalicelib/__pycache__/http.{tag}.pyc" in names
     # A fresh interpreter with only the package and the runtime's boto3: every handler is importable, in both
     # stages' environments (prod turns the Powertools tracer on), without writing any bytecode.
     for stage in STAGES:
@@ -321,7 +370,7 @@ def test_the_zip_imports_the_way_lambda_imports_it(packaged, tmp_path):
                 "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))")
         result = lambda_python(tmp_path / "task", code, stage=stage)
         assert result.returncode == 0, result.stderr[-3000:]
-    assert not list((tmp_path / "task").rglob("__pycache__/*.cpython-311.opt-*.pyc"))
+    assert not list((tmp_path / "task").rglob(f"__pycache__/*.{sys.implementation.cache_tag}.opt-*.pyc"))
 
 
 # ===== least privilege ===================================================================================

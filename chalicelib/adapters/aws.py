@@ -38,3 +38,12 @@ def client(service: str, region: str | None = None) -> Any:
 
 def reset() -> None:
     """Nothing to forget: clients are keyed by endpoint, so a new stack gets new clients."""
+
+
+def forget_clients() -> None:
+    """Drop the session and every client: the next call makes new ones, with fresh credentials and connections
+    (after a SnapStart restore: chalicelib/snapstart.py)."""
+    global _session
+    with _lock:
+        _clients.clear()
+        _session = None

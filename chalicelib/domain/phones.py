@@ -1,8 +1,10 @@
-"""Indonesian phone numbers: any common written form in, E.164 (`+62…`) out."""
+"""Indonesian phone numbers: any common written form in, E.164 (`+62…`) out.
+
+`phonenumbers` comes from the `phonenumberslite` distribution (the same library without geocoder, carrier and
+time-zone data, which Pantau never uses) and is imported on first use: it is not part of the cold import.
+"""
 
 from __future__ import annotations
-
-import phonenumbers
 
 
 class InvalidPhone(ValueError):
@@ -21,6 +23,8 @@ def normalize_id_phone(raw: str) -> str:
         raise InvalidPhone("is too long to be a phone number")
     if text.startswith("62") and not text.startswith("+"):
         text = "+" + text
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(text, "ID")
     except phonenumbers.NumberParseException as exc:
@@ -34,6 +38,8 @@ def normalize_id_phone(raw: str) -> str:
 
 def is_mobile(e164: str) -> bool:
     """True for numbers that can receive SMS (mobile or fixed-or-mobile)."""
+    import phonenumbers
+
     number = phonenumbers.parse(e164, "ID")
     return phonenumbers.number_type(number) in (
         phonenumbers.PhoneNumberType.MOBILE,

@@ -30,8 +30,6 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import exifread
-
 from chalicelib.domain.geo import haversine_m, require_finite
 from chalicelib.domain.timeutil import to_rfc3339
 
@@ -245,6 +243,8 @@ def read_exif(
     could be read), and so does EXIF crafted to make the parser work for
     far longer than any real photo needs.
     """
+    import exifread  # first use only: a visit with a photo, not a cold start
+
     nothing: tuple[None, None, None, None] = (None, None, None, None)
     try:
         reader = _BudgetedReader(bytes(data[:EXIF_PREFIX_BYTES]))

@@ -30,12 +30,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
@@ -53,6 +51,9 @@ from chalicelib.obs import logger, metrics
 from chalicelib.services.clients import contacts_of, due_shard, evaluate_client
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
 from chalicelib.services.villages import get_contacts
+
+if TYPE_CHECKING:  # the batch utilities import asyncio (~100 ms): loaded by the worker only, on first use
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 # Fixed namespace: escalation and task ids are derived, never random, so every run agrees on them.
 NAMESPACE = uuid.UUID("6f1c2d9e-4b7a-5c3e-9a81-0d2f5e7b4c10")
@@ -213,6 +214,8 @@ class EscalationMessage:
 
 def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """The SQS handler: each message on its own; the failed ones are reported in `batchItemFailures`."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     response = process_partial_response(event=event, record_handler=_handle_record, processor=processor,
                                         context=context)

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chalicelib.domain.clients import Stage, default_interval, local_today, stage_bounds, stage_on
-from chalicelib.domain.phones import InvalidPhone, normalize_id_phone
+from chalicelib.domain.phones import InvalidPhone, is_mobile, normalize_id_phone
 from chalicelib.domain.villages import UnknownVillage, lookup_village
 
 
@@ -15,6 +15,22 @@ def test_phone_forms_normalise_to_e164(raw):
 
 def test_landline_keeps_area_code():
     assert normalize_id_phone("(021) 789-0123") == "+62217890123"
+
+
+@pytest.mark.parametrize("raw, mobile", [
+    ("0812-3456-7890", True),  # Telkomsel
+    ("0856-1234-5678", True),  # Indosat
+    ("0878-1234-5678", True),  # XL
+    ("0895-1234-5678", True),  # 3 (Tri)
+    ("0881-1234-5678", True),  # Smartfren
+    ("(021) 789-0123", False),  # Jakarta fixed line
+    ("(0411) 123456", False),  # Makassar fixed line
+    ("(0967) 123456", False),  # Jayapura fixed line
+])
+def test_mobile_and_fixed_line_numbers_are_told_apart(raw, mobile):
+    # SMS goes to mobile numbers only (the outbound SMS layer relies on this); phonenumberslite keeps the
+    # number-type metadata (only geocoder, carrier and time-zone data are left out).
+    assert is_mobile(normalize_id_phone(raw)) is mobile
 
 
 @pytest.mark.parametrize("raw", ["", "12345", "08123", "abc", "+1 202 555 0100x", "0" * 40])
