@@ -97,6 +97,8 @@ def sms_recipient(phones: list[dict]) -> dict | None:
 
 
 def _mobile(number: str) -> bool:
+    import phonenumbers
+
     try:
         return is_mobile(number)
     except phonenumbers.NumberParseException:
