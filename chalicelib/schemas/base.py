@@ -19,16 +19,19 @@ from pydantic import (
 from chalicelib.domain.phones import InvalidPhone, normalize_id_phone
 
 
+# `defer_build`: a model's validator is built the first time it validates (or the OpenAPI document is made),
+# not when its class is created: a cold start builds only what its first request uses, and SnapStart's
+# before-snapshot hook builds them all into the snapshot (chalicelib/snapstart.py).
 class Strict(BaseModel):
     """Base of request bodies: unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid", str_max_length=4000)
+    model_config = ConfigDict(extra="forbid", str_max_length=4000, defer_build=True)
 
 
 class Out(BaseModel):
     """Base of response bodies (for the OpenAPI document and the tests that check responses against it)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -52,7 +52,7 @@ class Text(BaseModel):
 class OpenApiDocumentOut(BaseModel):
     """An OpenAPI 3.1 document (this one): only its top-level shape is described here."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     openapi: Literal["3.1.0"]
     info: dict[str, Any]
     paths: dict[str, Any]
