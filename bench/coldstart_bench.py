@@ -291,7 +291,7 @@ def markdown(r: dict[str, Any]) -> str:
 (as above), against a moto server playing AWS: `import app`, then the first authenticated `GET /v1/me` and the
 first `PUT` check-in, each an API Gateway event handed to the handler. Side by side in the same run, alternating:
 a bare Chalice handler with the same two routes sending the same AWS requests ({calls}, and the JWKS GET) with
-no verification, validation or logging. {r['runs']} runs each; medians; load average {r['load']}.
+no verification, validation or logging. {r["runs"]} runs of each; medians; load average {r['load']}.
 
 | step | ours: wall | ours: CPU | bare: wall | bare: CPU |
 |---|---|---|---|---|
