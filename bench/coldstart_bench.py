@@ -273,6 +273,11 @@ def run(runs: int = 7, zip_path: Path | None = None) -> dict[str, Any]:
                 p.close()
         os.environ.clear()
         os.environ.update(saved)
+        from chalicelib import config
+        from chalicelib.services.common import reset_connections
+
+        config.reset()  # this process's settings and clients pointed at the bench's moto server
+        reset_connections()
         shutil.rmtree(work, ignore_errors=True)
 
 

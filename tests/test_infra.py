@@ -373,6 +373,17 @@ def test_the_zip_imports_the_way_lambda_imports_it(packaged, tmp_path):
     assert not list((tmp_path / "task").rglob(f"__pycache__/*.{sys.implementation.cache_tag}.opt-*.pyc"))
 
 
+def test_the_cold_start_bench_runs_both_handlers_with_the_same_aws_requests(packaged):
+    """One round of bench/coldstart_bench.py: the bench itself checks both handlers answered and sent the same
+    AWS requests (it raises otherwise)."""
+    from bench import coldstart_bench
+
+    result = coldstart_bench.run(1, packaged["zip"])
+    assert sorted(result["calls"]) == ["dynamodb:GetItem", "dynamodb:GetItem", "dynamodb:TransactWriteItems"]
+    assert result["zip_bytes"] == packaged["zip_bytes"]
+    assert all(result["rows"][name]["first_ms"] > 0 for name in ("ours", "bare"))
+
+
 # ===== least privilege ===================================================================================
 
 def test_the_policy_files_are_generated_and_wired_into_the_config():
