@@ -7,10 +7,14 @@ them by a test. Table names are `<PANTAU_TABLE_PREFIX>-<name>`.
 from __future__ import annotations
 
 import os
+from datetime import datetime
+from typing import Any, TypeVar
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection, LocalSecondaryIndex
 from pynamodb.models import Model
+
+from chalicelib.domain.timeutil import to_key_time
 
 PREFIX = os.environ.get("PANTAU_TABLE_PREFIX", "pantau-dev")
 REGION = os.environ.get("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "ap-southeast-3"))
@@ -376,3 +380,37 @@ class TransferModel(Model):
 
 MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, RecordModel,
                                    EscalationModel, NotificationModel, TaskModel, TransferModel)
+
+
+# ----- small codecs every service shares ----------------------------------------------------------------
+
+M = TypeVar("M", bound=Model)
+
+
+def get_or_none(model: type[M], *key: str, consistent_read: bool = False) -> M | None:
+    """One GetItem: the item, or None when there is none."""
+    try:
+        return model.get(*key, consistent_read=consistent_read)
+    except model.DoesNotExist:
+        return None
+
+
+def plain(value: Any) -> Any:
+    """A stored map (a MapAttribute, nested ones and lists included) as plain dicts and lists."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def record_time_key(at: datetime, kind: str, record_id: str) -> str:
+    """A record's `time_key` (the `time-index` LSI, the client's timeline): "<UTC time>#<kind>#<id>"."""
+    return f"{to_key_time(at)}#{kind}#{record_id}"
+
+
+def record_kind_time(kind: str, at: datetime, record_id: str) -> str:
+    """A record's `kind_time` (the `kind-time-index` LSI, a list of one kind): "<kind>#<UTC time>#<id>"."""
+    return f"{kind}#{to_key_time(at)}#{record_id}"

@@ -26,3 +26,15 @@ def parse_rfc3339(text: str) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:  # an offset that moves a time at either end of the calendar out of it
         raise ValueError("out of the calendar's range") from None
+
+
+KEY_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so keys that start with it sort by time
+
+
+def to_key_time(at: datetime) -> str:
+    """A UTC time as the start of a sort key: `2026-12-01T02:30:00.000000Z`."""
+    return at.strftime(KEY_TIME)
+
+
+def from_key_time(text: str) -> datetime:
+    return datetime.strptime(text, KEY_TIME).replace(tzinfo=UTC)

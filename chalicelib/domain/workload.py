@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.compliance import ContactKind, Schedule
+from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,15 @@ class Fact:
     at: datetime
     kind: ContactKind
     record_key: str
+
+    def to_text(self) -> str:
+        """As the client item's `contacts` list holds it: "<UTC RFC 3339>|<kind>|<record key>"."""
+        return f"{to_rfc3339(self.at)}|{self.kind.value}|{self.record_key}"
+
+    @classmethod
+    def parse(cls, text: str) -> Fact:
+        at, kind, record_key = text.split("|", 2)
+        return cls(parse_rfc3339(at), ContactKind(kind), record_key)
 
     @property
     def is_visit(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.access import check_escalation, scoped_bapas, scoped_officer, visible_casework
-from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel
+from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel, get_or_none
 from chalicelib.auth import Principal
 from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
@@ -192,10 +192,8 @@ def _current_officers(client_ids: set[str]) -> dict[str, str]:
 
 
 def _current_officer(client_id: str) -> str | None:
-    try:
-        return ClientModel.get(client_id).officer
-    except ClientModel.DoesNotExist:
-        return None
+    client = get_or_none(ClientModel, client_id)
+    return client.officer if client else None
 
 
 def get_escalation(p: Principal, escalation_id: str) -> dict[str, Any]:
@@ -209,16 +207,8 @@ def resolve_escalation(p: Principal, escalation_id: str, body: EscalationResolve
         raise conflict("This escalation is already resolved.")
     stamp = to_rfc3339(now)
     version = int(e.version) + 1
-    try:
-        client = ClientModel.get(e.client_id, consistent_read=True)
-    except ClientModel.DoesNotExist:
-        client = None
-    task = None
-    if e.task_id:
-        try:
-            task = TaskModel.get(e.task_id, consistent_read=True)
-        except TaskModel.DoesNotExist:
-            task = None
+    client = get_or_none(ClientModel, e.client_id, consistent_read=True)
+    task = get_or_none(TaskModel, e.task_id, consistent_read=True) if e.task_id else None
     actions = [EscalationModel.state.set("resolved"),
                EscalationModel.state_opened.set(f"resolved#{e.opened_at}#{e.escalation_id}"),
                EscalationModel.resolution.set(body.resolution),

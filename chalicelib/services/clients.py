@@ -10,15 +10,16 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.access import check_client_read, check_client_write, read_is_audited, scoped_bapas, scoped_officer
 from chalicelib.adapters.directory import DIRECTORY
-from chalicelib.adapters.tables import ClientModel
+from chalicelib.adapters.tables import ClientModel, get_or_none, plain
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain import compliance as rules
 from chalicelib.domain import progress, reviews
 from chalicelib.domain.clients import default_interval, local_today, stage_on
 from chalicelib.domain.phones import carry_state, phone_view
-from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
+from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
+from chalicelib.domain.workload import Fact
 from chalicelib.errors import (
     FieldError,
     conflict,
@@ -43,11 +44,7 @@ def client_entity(client_id: str) -> str:
 # ----- compliance from the stored facts -------------------------------------------------------------
 
 def contacts_of(item: ClientModel) -> list[rules.Contact]:
-    out = []
-    for fact in item.contacts or []:
-        at, kind, _ = fact.split("|", 2)
-        out.append(rules.Contact(parse_rfc3339(at), rules.ContactKind(kind)))
-    return out
+    return [rules.Contact(f.at, f.kind) for f in map(Fact.parse, item.contacts or [])]
 
 
 def schedule_of(item: ClientModel, tz: str) -> rules.Schedule:
@@ -98,7 +95,6 @@ def due_fields(client_id: str, result: rules.Compliance) -> tuple[str | None, st
 def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
     result = evaluate_client(item, tz, now)
     start, end = date.fromisoformat(item.supervision_start), date.fromisoformat(item.supervision_end)
-    address = item.address.as_dict() if hasattr(item.address, "as_dict") else dict(item.address)
     return {
         "id": item.client_id,
         "bapas_id": item.bapas_id,
@@ -109,8 +105,8 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
         "checkin_interval_days": int(item.checkin_interval_days),
         "stage": stage_on(start, end, local_today(now, tz)).value,
         "officer": item.officer,
-        "phones": [phone_view(_plain(p)) for p in item.phones],
-        "address": _plain(address),
+        "phones": [phone_view(plain(p)) for p in item.phones],
+        "address": plain(item.address),
         "offence": item.offence,
         "notes": item.notes,
         "compliance": result.to_api(),
@@ -138,16 +134,6 @@ def to_summary(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
     out["village_code"] = full["address"]["village_code"]
     out["village_name"] = full["address"].get("village_name")
     return out
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "as_dict"):
-        value = value.as_dict()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _address(body_address: Any) -> dict[str, Any]:
@@ -222,10 +208,7 @@ def create_client(p: Principal, body: ClientCreate, now: datetime) -> Saved:
 
 
 def _get(client_id: str) -> ClientModel | None:
-    try:
-        return ClientModel.get(client_id, consistent_read=True)
-    except ClientModel.DoesNotExist:
-        return None
+    return get_or_none(ClientModel, client_id, consistent_read=True)
 
 
 def load_client(p: Principal, client_id: str, write: bool = False) -> ClientModel:
@@ -308,7 +291,7 @@ def client_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
         if simple in sent and getattr(patch, simple) != getattr(item, simple):
             new[simple] = getattr(patch, simple)
     if "phones" in sent:
-        new["phones"] = carry_state([_plain(p) for p in item.phones],  # a kept number keeps its verification
+        new["phones"] = carry_state([plain(p) for p in item.phones],  # a kept number keeps its verification
                                     [ph.model_dump(mode="json", exclude_none=True) for ph in patch.phones])
     if "address" in sent:
         new["address"] = _address(patch.address)

@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 # Reading a cancelled transaction lives with the other AWS-error classification; re-exported for the services.
 from chalicelib.adapters.aws_errors import cancellation_reasons as cancellation_reasons
 from chalicelib.adapters.aws_errors import condition_failed as condition_failed
-from chalicelib.adapters.tables import REGION, AuditModel, BapasModel
+from chalicelib.adapters.tables import REGION, AuditModel, BapasModel, get_or_none
 from chalicelib.auth import Principal
 from chalicelib.context import request_id
 from chalicelib.domain.timeutil import to_rfc3339
@@ -89,10 +89,10 @@ class BapasDirectory:
         with self._lock:
             tz = self._tz.get(bapas_id)
         if tz is None:
-            try:
-                tz = BapasModel.get(bapas_id).timezone
-            except BapasModel.DoesNotExist:
+            bapas = get_or_none(BapasModel, bapas_id)
+            if bapas is None:
                 return None
+            tz = bapas.timezone
             with self._lock:
                 self._tz[bapas_id] = tz
         return tz

@@ -40,7 +40,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from chalicelib.adapters.aws import client as aws_client
 from chalicelib.adapters.aws_errors import SNS_TRANSIENT_CODES
 from chalicelib.adapters.directory import DIRECTORY
-from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel
+from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel, get_or_none, plain
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain import compliance as rules
@@ -255,10 +255,7 @@ def process(message: EscalationMessage, message_id: str = "-") -> str:
 
 
 def _get(model: Any, *key: str) -> Any:
-    try:
-        return model.get(*key, consistent_read=True)
-    except model.DoesNotExist:
-        return None
+    return get_or_none(model, *key, consistent_read=True)
 
 
 @dataclass
@@ -374,7 +371,7 @@ def _local_date(t: datetime, tz: str) -> date:
 
 
 def _village_name(item: ClientModel) -> str:
-    address = item.address.as_dict() if hasattr(item.address, "as_dict") else dict(item.address or {})
+    address = plain(item.address or {})
     return str(address.get("village_name") or item.village_code)
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.tables import ClientModel
+from chalicelib.adapters.tables import ClientModel, plain
 from chalicelib.domain import phones as rules
 from chalicelib.domain.timeutil import to_rfc3339
 
 
 def stored_phones(item: ClientModel) -> list[dict[str, Any]]:
-    return [p.as_dict() if hasattr(p, "as_dict") else dict(p) for p in item.phones or []]
+    return plain(list(item.phones or []))
 
 
 def inactive_update(item: ClientModel, at: datetime, number: str | None = None,

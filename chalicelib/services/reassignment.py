@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.tables import EscalationModel, TaskModel
+from chalicelib.adapters.tables import EscalationModel, TaskModel, get_or_none
 from chalicelib.auth import Principal
 from chalicelib.services.common import audit_entry
 
@@ -39,21 +39,13 @@ def open_work(client_id: str, open_escalation_id: str | None) -> OpenWork:
         ids.add(open_escalation_id)
     escalations = []
     for escalation_id in sorted(ids):
-        try:
-            e = EscalationModel.get(escalation_id, consistent_read=True)
-        except EscalationModel.DoesNotExist:
-            continue
-        if e.state == "open" and e.client_id == client_id:
+        e = get_or_none(EscalationModel, escalation_id, consistent_read=True)
+        if e is not None and e.state == "open" and e.client_id == client_id:
             escalations.append(e)
     tasks = []
     for e in escalations:
-        if not e.task_id:
-            continue
-        try:
-            t = TaskModel.get(e.task_id, consistent_read=True)
-        except TaskModel.DoesNotExist:
-            continue
-        if t.state == "open":
+        t = get_or_none(TaskModel, e.task_id, consistent_read=True) if e.task_id else None
+        if t is not None and t.state == "open":
             tasks.append(t)
     return OpenWork(escalations, tasks)
 

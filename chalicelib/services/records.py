@@ -38,13 +38,22 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.access import bound_officer
 from chalicelib.adapters import storage
 from chalicelib.adapters.aws_errors import is_transient
-from chalicelib.adapters.tables import AuditModel, ClientModel, RecordModel
+from chalicelib.adapters.tables import (
+    AuditModel,
+    ClientModel,
+    RecordModel,
+    get_or_none,
+    plain,
+    record_kind_time,
+    record_time_key,
+)
 from chalicelib.auth import Principal
 from chalicelib.domain import compliance, geo, progress, reviews
 from chalicelib.domain.clients import Stage, local_today, stage_on
 from chalicelib.domain.photo_evidence import EXIF_PREFIX_BYTES, evaluate_photo
 from chalicelib.domain.photos import MAX_PHOTO_BYTES
 from chalicelib.domain.timeutil import to_rfc3339
+from chalicelib.domain.workload import Fact
 from chalicelib.errors import FieldError, Problem, conflict, field_error, unavailable, validation_failed
 from chalicelib.obs import logger
 from chalicelib.paging import Page, encode_cursor
@@ -222,8 +231,8 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
         client_id,
         draft.record_key,
         kind=draft.kind,
-        kind_time=f"{draft.kind}#{draft.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{draft.record_id}",
-        time_key=f"{draft.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{draft.kind}#{draft.record_id}",  # the timeline
+        kind_time=record_kind_time(draft.kind, draft.at, draft.record_id),
+        time_key=record_time_key(draft.at, draft.kind, draft.record_id),  # the timeline
         bapas_id=client.bapas_id,
         body_hash=draft.body_hash,
         data=response,
@@ -243,7 +252,7 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
     elif draft.kind == VIOLATION:  # open until its outcome is recorded
         actions = [ClientModel.open_violations.add({draft.record_id})]
     else:
-        fact = f"{to_rfc3339(draft.at)}|{draft.contact.value}|{draft.record_key}"
+        fact = Fact(draft.at, draft.contact, draft.record_key).to_text()
         actions = [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))]
     # Access was checked on the item just read; the condition makes sure it still holds when we write.
     still_allowed = ClientModel.client_id.exists() & (ClientModel.bapas_id == client.bapas_id)
@@ -323,10 +332,7 @@ def _claim(p: Principal, pending_key: str, record_key: str, now: datetime) -> Au
 
 
 def _get_record(client_id: str, record_key: str) -> RecordModel | None:
-    try:
-        return RecordModel.get(client_id, record_key, consistent_read=True)
-    except RecordModel.DoesNotExist:
-        return None
+    return get_or_none(RecordModel, client_id, record_key, consistent_read=True)
 
 
 # ----- rules that need the client or the clock -----------------------------------------------------
@@ -460,10 +466,7 @@ def _response(p: Principal, client: ClientModel, draft: _Draft, objects: list[st
 
 
 def _registered_location(client: ClientModel) -> tuple[float, float] | None:
-    address = client.address.as_dict() if hasattr(client.address, "as_dict") else dict(client.address or {})
-    location = address.get("location")
-    if hasattr(location, "as_dict"):
-        location = location.as_dict()
+    location = plain(client.address or {}).get("location")
     if not location or location.get("lat") is None or location.get("lon") is None:
         return None
     return float(location["lat"]), float(location["lon"])

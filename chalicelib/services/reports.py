@@ -26,12 +26,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.access import scoped_bapas
-from chalicelib.adapters.tables import AuditModel, ClientModel, EscalationModel, RecordModel
+from chalicelib.adapters.tables import AuditModel, ClientModel, EscalationModel, RecordModel, record_time_key
 from chalicelib.auth import Principal
 from chalicelib.domain import compliance as rules
 from chalicelib.domain import workload
 from chalicelib.domain.clients import local_today
-from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
+from chalicelib.domain.timeutil import from_key_time, parse_rfc3339, to_rfc3339
 from chalicelib.errors import FieldError, field_error, validation_failed
 from chalicelib.paging import Page, encode_cursor
 from chalicelib.services.clients import client_entity, load_client, progress_of, reviews_of, schedule_of
@@ -119,11 +119,7 @@ def report_range(params: dict[str, str], today: date) -> tuple[date, date]:
 
 
 def _facts(item: ClientModel) -> list[workload.Fact]:
-    out = []
-    for fact in item.contacts or []:
-        at, kind, key = fact.split("|", 2)
-        out.append(workload.Fact(parse_rfc3339(at), rules.ContactKind(kind), key))
-    return out
+    return [workload.Fact.parse(fact) for fact in item.contacts or []]
 
 
 def compliance_report(p: Principal, params: dict[str, str], now: datetime) -> dict[str, Any]:
@@ -240,15 +236,8 @@ def csv_filename(report: dict[str, Any]) -> str:
 
 # ----- timeline -------------------------------------------------------------------------------------
 
-_KEY_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def _key_time(at: datetime) -> str:
-    return at.strftime(_KEY_TIME)
-
-
 def _entry(at: datetime, kind: str, entry_id: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    key = f"{_key_time(at)}#{kind}#{entry_id}"
+    key = record_time_key(at, kind, entry_id)  # the records' own time_key: one order for every source
     return key, {"at": to_rfc3339(at), "kind": kind, "id": entry_id, "data": data}
 
 
@@ -270,7 +259,7 @@ def _timeline_cursor(cursor: dict[str, Any] | None) -> tuple[str, datetime] | No
     if set(cursor) != {"before"} or not isinstance(key, str) or key.count("#") < 2:
         raise field_error("cursor", "does not belong to this query")
     try:
-        at = datetime.strptime(key.split("#", 1)[0], _KEY_TIME).replace(tzinfo=ZoneInfo("UTC"))
+        at = from_key_time(key.split("#", 1)[0])
     except ValueError:
         raise field_error("cursor", "does not belong to this query") from None
     return key, at
@@ -291,7 +280,7 @@ def timeline(p: Principal, client_id: str, page: Page) -> dict[str, Any]:
     condition = RecordModel.time_key < bound[0] if bound else None
     for r in RecordModel.all_time_index.query(client_id, condition, scan_index_forward=False, limit=n, page_size=n):
         kind, record_id = r.record_key.split("#", 1)
-        at = datetime.strptime(r.time_key.split("#", 1)[0], _KEY_TIME).replace(tzinfo=ZoneInfo("UTC"))
+        at = from_key_time(r.time_key.split("#", 1)[0])
         found.append(_entry(at, kind, record_id, json.loads(r.response)))
 
     # Audit sort keys are "<RFC 3339 UTC>#<uuid>": bound them by time (inclusive), then by the full key below.

@@ -35,7 +35,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.adapters import storage
-from chalicelib.adapters.tables import ClientModel, EscalationModel, RecordModel
+from chalicelib.adapters.tables import ClientModel, EscalationModel, RecordModel, get_or_none, plain
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
@@ -108,10 +108,7 @@ def run_scheduled(event: Any) -> dict[str, Any]:
 
 
 def _get(client_id: str) -> ClientModel | None:
-    try:
-        return ClientModel.get(client_id, consistent_read=True)
-    except ClientModel.DoesNotExist:
-        return None
+    return get_or_none(ClientModel, client_id, consistent_read=True)
 
 
 def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
@@ -136,7 +133,7 @@ def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
         if actions:
             EscalationModel(e.escalation_id).update(actions=actions, condition=EscalationModel.escalation_id.exists())
             stats["escalations_scrubbed"] += 1
-    address = item.address.as_dict() if hasattr(item.address, "as_dict") else dict(item.address or {})
+    address = plain(item.address or {})
     version = int(item.version) + 1
     actions = [
         ClientModel.name.set(REDACTED),

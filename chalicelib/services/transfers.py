@@ -55,7 +55,15 @@ from chalicelib.access import (
     may_see_transferred_client,
     scoped_bapas,
 )
-from chalicelib.adapters.tables import BapasModel, ClientModel, EscalationModel, TaskModel, TransferModel
+from chalicelib.adapters.tables import (
+    BapasModel,
+    ClientModel,
+    EscalationModel,
+    TaskModel,
+    TransferModel,
+    get_or_none,
+    plain,
+)
 from chalicelib.auth import Principal
 from chalicelib.domain.clients import local_today, stage_on
 from chalicelib.domain.timeutil import to_rfc3339
@@ -79,7 +87,7 @@ def transfer_entity(transfer_id: str) -> str:
 # ----- representation ------------------------------------------------------------------------------
 
 def _client_summary(client: ClientModel, now: datetime) -> dict[str, Any]:
-    address = client.address.as_dict() if hasattr(client.address, "as_dict") else dict(client.address or {})
+    address = plain(client.address or {})
     start, end = date.fromisoformat(client.supervision_start), date.fromisoformat(client.supervision_end)
     today = local_today(now, BAPAS.timezone(client.bapas_id))
     return {"name": client.name, "program": client.program, "supervision_start": client.supervision_start,
@@ -115,17 +123,11 @@ def to_api(p: Principal, t: TransferModel, client: ClientModel | None, now: date
 
 
 def _client(client_id: str) -> ClientModel | None:
-    try:
-        return ClientModel.get(client_id, consistent_read=True)
-    except ClientModel.DoesNotExist:
-        return None
+    return get_or_none(ClientModel, client_id, consistent_read=True)
 
 
 def _get(transfer_id: str) -> TransferModel | None:
-    try:
-        return TransferModel.get(transfer_id, consistent_read=True)
-    except TransferModel.DoesNotExist:
-        return None
+    return get_or_none(TransferModel, transfer_id, consistent_read=True)
 
 
 def _load(p: Principal, transfer_id: str) -> TransferModel:

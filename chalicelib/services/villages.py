@@ -8,7 +8,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.access import scoped_bapas
-from chalicelib.adapters.tables import VillageContactModel
+from chalicelib.adapters.tables import VillageContactModel, get_or_none
 from chalicelib.auth import Principal
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
@@ -39,10 +39,7 @@ def to_api(item: VillageContactModel) -> dict[str, Any]:
 
 
 def get_contacts(bapas_id: str, village_code: str) -> VillageContactModel | None:
-    try:
-        return VillageContactModel.get(bapas_id, village_code)
-    except VillageContactModel.DoesNotExist:
-        return None
+    return get_or_none(VillageContactModel, bapas_id, village_code)
 
 
 def put_contacts(p: Principal, code: str, body: VillageContacts, now: datetime) -> Saved:
