@@ -28,9 +28,18 @@ def api():
     reset_caches()
 
 
+class _FreshIds(dict):
+    """Path parameters: the known ones as given, any other `{..._id}` a fresh UUID."""
+
+    def __missing__(self, key: str) -> str:
+        if key.endswith("_id"):
+            return str(uuid.uuid4())
+        raise KeyError(key)
+
+
 def _path(api, template: str) -> str:
-    return template.format(client_id=api.pantau_client, record_id=uuid.uuid4(), escalation_id=uuid.uuid4(),
-                           village_code=VILLAGE, photo_id=f"{uuid.uuid4()}.jpg")
+    return template.format_map(_FreshIds(client_id=api.pantau_client, village_code=VILLAGE,
+                                          photo_id=f"{uuid.uuid4()}.jpg"))
 
 
 def _user(path: str, method: str) -> str:
