@@ -177,3 +177,35 @@ def test_retention_scrubs_a_violations_texts():
     assert clean["evidence"]["escalation"]["responses"] == [{"answer": "moved", "notes": None}]
     assert clean["evidence"]["visits"] == [{"id": "v", "photos": [], "location_check": "ok"}]
     assert clean["evidence"]["missed_windows"] == body["evidence"]["missed_windows"]
+
+
+def test_an_escalation_resolved_as_violation_referred_opens_its_violation_in_the_same_transaction(api):
+    from chalicelib.services.violations import violation_id_for
+    from tests.test_faults import assert_retry_later, fault
+
+    cid = unreachable_client(api)
+    run_and_drain(at_wib(today_wib()))
+    escalation_id = api.get(f"/v1/clients/{cid}", "kasubsi.jaksel").json["open_escalation_id"]
+    body = {"resolution": "violation_referred", "notes": "Klien tidak ditemukan di alamat."}
+    with fault("dynamodb", "TransactWriteItems", "ThrottlingException", times=10):
+        assert_retry_later(api.post(f"/v1/escalations/{escalation_id}/resolve", "kasubsi.jaksel", body))
+    assert [r for r in records_of(cid) if r.kind == "violation"] == []  # nothing half-written
+    r = api.post(f"/v1/escalations/{escalation_id}/resolve", "kasubsi.jaksel", body)
+    assert r.status == 200 and r.json["state"] == "resolved", r
+    vid = violation_id_for(escalation_id)
+    v = api.get(_path(cid, vid), "kasubsi.jaksel").json
+    assert v["state"] == "open" and v["escalation_id"] == escalation_id and v["recorded_by"] == "kasubsi.jaksel"
+    assert v["summary"].startswith("Diteruskan dari eskalasi ") and v["summary"].endswith("tidak ditemukan di alamat.")
+    assert v["evidence"]["escalation"]["resolution"] == "violation_referred"
+    assert v["evidence"]["escalation"]["state"] == "resolved" and len(v["evidence"]["missed_windows"]) >= 3
+    assert client_item(cid)["open_violations"] == {"SS": [vid]}
+    assert vid in [x["id"] for x in api.get("/v1/violations", "kasubsi.jaksel").json["items"]]
+    assert_problem(api.post(f"/v1/escalations/{escalation_id}/resolve", "kasubsi.jaksel", body), 409)
+    assert len([r for r in records_of(cid) if r.kind == "violation"]) == 1
+
+    other = unreachable_client(api)
+    run_and_drain(at_wib(today_wib()))
+    other_escalation = api.get(f"/v1/clients/{other}", "kasubsi.jaksel").json["open_escalation_id"]
+    r = api.post(f"/v1/escalations/{other_escalation}/resolve", "kasubsi.jaksel", {"resolution": "found_at_home"})
+    assert r.status == 200, r
+    assert [r for r in records_of(other) if r.kind == "violation"] == []

@@ -16,7 +16,14 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.access import check_escalation, scoped_bapas, scoped_officer, visible_casework
-from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel, get_or_none
+from chalicelib.adapters.tables import (
+    ClientModel,
+    EscalationModel,
+    NotificationModel,
+    RecordModel,
+    TaskModel,
+    get_or_none,
+)
 from chalicelib.auth import Principal
 from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
@@ -209,6 +216,11 @@ def resolve_escalation(p: Principal, escalation_id: str, body: EscalationResolve
     version = int(e.version) + 1
     client = get_or_none(ClientModel, e.client_id, consistent_read=True)
     task = get_or_none(TaskModel, e.task_id, consistent_read=True) if e.task_id else None
+    referred = None
+    if body.resolution == "violation_referred" and client is not None:
+        from chalicelib.services.violations import referral  # it reads this module's notifications
+
+        referred = referral(p, client, e, body.notes, now)  # the violation it opens, in this transaction
     actions = [EscalationModel.state.set("resolved"),
                EscalationModel.state_opened.set(f"resolved#{e.opened_at}#{e.escalation_id}"),
                EscalationModel.resolution.set(body.resolution),
@@ -219,9 +231,15 @@ def resolve_escalation(p: Principal, escalation_id: str, body: EscalationResolve
         with transaction() as tx:
             tx.update(EscalationModel(e.escalation_id), actions=actions,
                       condition=(EscalationModel.state == "open") & (EscalationModel.version == e.version))
+            client_actions = [referred[2]] if referred else []
             if client is not None and client.open_escalation_id == e.escalation_id:
-                tx.update(ClientModel(e.client_id), actions=[ClientModel.open_escalation_id.remove()],
+                tx.update(ClientModel(e.client_id), actions=[ClientModel.open_escalation_id.remove(), *client_actions],
                           condition=ClientModel.open_escalation_id == e.escalation_id)
+            elif client_actions:
+                tx.update(ClientModel(e.client_id), actions=client_actions, condition=ClientModel.client_id.exists())
+            if referred:
+                tx.save(referred[0], condition=RecordModel.record_key.does_not_exist())
+                tx.save(referred[1])
             if task is not None and task.state == "open":
                 tx.update(TaskModel(task.task_id), condition=TaskModel.state == "open", actions=[
                     TaskModel.state.set("done"), TaskModel.state_due.set(f"done#{task.due_date}#{task.task_id}"),

@@ -24,7 +24,14 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.access import scoped_bapas, scoped_officer
-from chalicelib.adapters.tables import ClientModel, EscalationModel, RecordModel
+from chalicelib.adapters.tables import (
+    AuditModel,
+    ClientModel,
+    EscalationModel,
+    RecordModel,
+    record_kind_time,
+    record_time_key,
+)
 from chalicelib.auth import Principal
 from chalicelib.domain import violations as rules
 from chalicelib.domain.clients import local_today
@@ -127,6 +134,39 @@ def put_violation(p: Principal, client_id: str, record_id: str, body: ViolationB
                 "closed_by": None, "updated_at": None}
 
     return records.put_draft(p, client_id, draft, now, enrich)
+
+
+def referral(p: Principal, client: ClientModel, escalation: EscalationModel, notes: str | None,
+             now: datetime) -> tuple[RecordModel, AuditModel, Any]:
+    """The violation an escalation resolved as `violation_referred` opens, to be written in the resolve's own
+    transaction (`services/casework.py`): the record (only if new: its id comes from the escalation's), its audit
+    entry and the client action that lists it among the open violations."""
+    tz = BAPAS.timezone(client.bapas_id)
+    record_id = violation_id_for(escalation.escalation_id)
+    reason = rules.REASONS.get(escalation.reason, escalation.reason)
+    summary = f"Diteruskan dari eskalasi {short_ref(escalation.escalation_id)}: {reason}."
+    if notes:
+        summary += f" {notes}"
+    draft = records.Draft(records.VIOLATION, record_id, "reported_at", now,
+                          {"reported_at": to_rfc3339(now), "summary": summary,
+                           "escalation_id": escalation.escalation_id}, None, ("escalation_id", "summary"))
+    evidence = _evidence(client, tz, now, escalation.escalation_id)
+    # The escalation as this resolve leaves it.
+    evidence["escalation"].update(state="resolved", resolution="violation_referred", resolved_at=to_rfc3339(now),
+                                  resolved_by=p.username)
+    stamp = to_rfc3339(now)
+    response = {"id": record_id, "client_id": client.client_id, **draft.body, "recorded_by": p.username,
+                "recorded_at": stamp, "version": 1, "state": "open", "evidence": evidence, "bap_date": None,
+                "tpp_session": None, "outcome": None, "outcome_notes": None, "closed_at": None, "closed_by": None,
+                "updated_at": None}
+    record = RecordModel(client.client_id, draft.record_key, kind=records.VIOLATION,
+                         kind_time=record_kind_time(records.VIOLATION, now, record_id),
+                         time_key=record_time_key(now, records.VIOLATION, record_id), bapas_id=client.bapas_id,
+                         body_hash=draft.body_hash, data=response, created_at=stamp, created_by=p.username, version=1,
+                         response=json.dumps(response, ensure_ascii=False, separators=(",", ":")))
+    audit = audit_entry(p, records.record_entity(client.client_id, draft.record_key), "violation.create", now,
+                        ["escalation_id", "summary"], 1)
+    return record, audit, ClientModel.open_violations.add({record_id})
 
 
 def _record(client_id: str, record_id: str) -> RecordModel:
