@@ -72,18 +72,18 @@ def _escalation_evidence(client: ClientModel, escalation_id: str) -> dict[str, A
         "resolution": e.resolution, "resolved_at": e.resolved_at, "resolved_by": e.resolved_by,
         "notifications": [{k: v for k, v in notification_to_api(n).items()
                            if k in ("recipient_role", "channel", "status", "updated_at")} for n in notes],
-        "responses": _responses(e.escalation_id),
+        "responses": _responses(e),
     }
 
 
-def _responses(escalation_id: str) -> list[dict[str, Any]]:
-    """The village's answers to the reply links, where the reply page keeps them (issue 12)."""
+def _responses(e: EscalationModel) -> list[dict[str, Any]]:
+    """The village's answers to the reply links, as the escalation keeps them (issue 12's reply page)."""
     try:
         from chalicelib.services import replies  # type: ignore[attr-defined]
-    except ImportError:
+    except ImportError:  # pragma: no cover - before the reply page exists
         return []
-    found = getattr(replies, "responses_of", None)
-    return [dict(r) for r in found(escalation_id)] if found else []
+    to_api = getattr(replies, "responses_to_api", None)
+    return [dict(r) for r in to_api(e)] if to_api else []
 
 
 def _visits_since(client_id: str, since: datetime) -> list[dict[str, Any]]:
