@@ -68,6 +68,7 @@ def test_a_transfer_moves_the_client_with_its_history_open_work_and_access(api):
     r = request(api, cid)
     assert r.status == 201, r
     transfer = r.json
+    assert transfer["to_bapas_name"] != "makassar" and transfer["from_bapas_name"] != "jaksel"
     assert transfer["state"] == "pending" and transfer["from_bapas_id"] == "jaksel" and transfer["from_officer"] == \
         "pk.andi" and r.headers["location"] == f"/v1/transfers/{transfer['id']}"
     tid = transfer["id"]

@@ -116,7 +116,9 @@ class TransferOut(Out):
     id: str
     client_id: str
     from_bapas_id: str
+    from_bapas_name: str = Field(description="The sending Bapas's full name")
     to_bapas_id: str
+    to_bapas_name: str = Field(description="The receiving Bapas's full name")
     from_officer: str = Field(description="The client's PK in the sending Bapas when the transfer was requested")
     reason: str
     state: TransferState

@@ -101,12 +101,25 @@ def _may_see_client(p: Principal, t: TransferModel, client: ClientModel | None) 
     return may_see_transferred_client(p, client.bapas_id, t.to_bapas_id if t.state == "pending" else None)
 
 
+_BAPAS_NAMES: dict[str, str] = {}
+
+
+def bapas_name(bapas_id: str) -> str:
+    """A Bapas's full name, for people to read (cached: the names do not change)."""
+    if bapas_id not in _BAPAS_NAMES:
+        found = get_or_none(BapasModel, bapas_id)
+        _BAPAS_NAMES[bapas_id] = found.name if found is not None else bapas_id
+    return _BAPAS_NAMES[bapas_id]
+
+
 def to_api(p: Principal, t: TransferModel, client: ClientModel | None, now: datetime) -> dict[str, Any]:
     return {
         "id": t.transfer_id,
         "client_id": t.client_id,
         "from_bapas_id": t.from_bapas_id,
+        "from_bapas_name": bapas_name(t.from_bapas_id),
         "to_bapas_id": t.to_bapas_id,
+        "to_bapas_name": bapas_name(t.to_bapas_id),
         "from_officer": t.from_officer,
         "reason": t.reason,
         "state": t.state,
