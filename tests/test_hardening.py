@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -165,8 +166,8 @@ def test_unknown_key_ids_do_not_refetch_the_jwks_per_request(api, monkeypatch):
     clock = [1_000_000.0]
     monkeypatch.setattr(auth.time, "monotonic", lambda: clock[0])
     fetched: list[str] = []
-    real_get = auth.requests.get
-    monkeypatch.setattr(auth.requests, "get", lambda url, **kw: fetched.append(url) or real_get(url, **kw))
+    real_get = requests.get  # chalicelib.auth imports requests on its first fetch: patch the module itself
+    monkeypatch.setattr(requests, "get", lambda url, **kw: fetched.append(url) or real_get(url, **kw))
     auth.JWKS.clear()
     before = auth.JWKS.fetches
     good = api.token("pk.andi")
@@ -193,9 +194,9 @@ def test_a_failed_jwks_fetch_is_not_retried_on_every_request(api, monkeypatch):
 
     def down(url: str, **kw: Any) -> Any:
         calls.append(url)
-        raise auth.requests.ConnectionError("down")
+        raise requests.ConnectionError("down")
 
-    monkeypatch.setattr(auth.requests, "get", down)
+    monkeypatch.setattr(requests, "get", down)
     auth.JWKS.clear()
     token = api.token("pk.andi")
     for _ in range(5):
