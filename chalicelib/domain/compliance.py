@@ -2,28 +2,38 @@
 
 Pure domain logic (standard library only). Everything is computed from three inputs:
 
-* a :class:`Schedule` -- the supervision period (inclusive local dates), the check-in interval and the
-  Bapas time zone;
+* a :class:`Schedule` -- the supervision period (inclusive local dates), the cadence history (the check-in
+  interval from ``start``, then each change from its own date), the date tracking began (``tracking_from``)
+  and the Bapas time zone;
 * the client's contacts -- facts, each an aware instant and a :class:`ContactKind`
   (see :func:`contact_kind` for the mapping from check-ins and home visits);
 * the instant ``as_of`` at which the client is evaluated.
 
 Windows
-    Window ``i`` covers the local dates ``[start + i*interval, start + (i+1)*interval - 1]`` (the last
-    window truncated at ``end``). It opens at local midnight of its first date and closes at local
-    midnight at the start of the day after its last date, so windows tile the period, half-open
-    ``[opens_at, closes_at)``. A window is *closed* at ``as_of`` when ``closes_at <= as_of``.
+    The period is cut into cadence segments: ``[start, change_1)``, ``[change_1, change_2)``, ... ``[change_n,
+    end]``, each with its own interval. Within a segment starting on ``from`` with interval ``k``, window
+    ``j`` covers the local dates ``[from + j*k, from + (j+1)*k - 1]``, the last one truncated at the
+    segment's end; windows are numbered across segments. A window opens at local midnight of its first date
+    and closes at local midnight at the start of the day after its last date, so windows tile the period,
+    half-open ``[opens_at, closes_at)``. A window is *closed* at ``as_of`` when ``closes_at <= as_of``.
+
+    A window is *missable* unless it opens before ``tracking_from`` (history before Pantau tracked the client)
+    or it was cut short by a cadence change (the client was owed a contact by a last day that never came).
+    A window that is not missable can be met by a contact, but it is never missed.
 
 Rules (``evaluate``)
     * Contacts later than ``as_of`` are not known yet and are ignored; contacts outside the supervision
       period do not belong to any window.
     * A closed window is *met* with a counted contact, *neutral* with an excused one (and no counted
-      one), otherwise *missed*.
+      one) or when it is not missable, otherwise *missed*.
     * ``consecutive_missed``: missed closed windows after the latest window with a counted contact
       (neutral windows skipped); a counted contact in the current window makes it 0.
     * Unreachable episode: ``consecutive_missed >= 3`` or an ``inactive`` contact (inside the period)
       later than the latest counted contact. It starts at the earliest of the close of the 3rd missed
       window of the current streak and the first such inactive contact; a counted contact ends it.
+      Its ``reason`` is ``three_missed`` when the streak is 3 or more, else ``number_inactive``; it is
+      escalated at ``escalation_due_at`` = start + ``grace`` (contacts recorded offline and synced late are
+      facts with their own ``at``: one inside a window still meets it, one after the start ends the episode).
     * State, first match wins: ``ended`` (as_of at or after the close of the last window),
       ``unreachable``, ``missed`` (streak >= 1), ``due`` (current window neither met nor excused),
       ``compliant``. Before the period starts: ``due`` with nothing missed.
@@ -32,16 +42,18 @@ Choices where the rules are silent
     * An excused current window owes nothing: ``next_due`` is the last day of the next window (as for a
       counted one), and the state is ``compliant``.
     * An inactive contact at the same instant as the latest counted one is not "after" it.
-    * ``episode_started_at`` is set exactly when the state is ``unreachable`` (never once ``ended``);
+    * ``episode_started_at``, ``reason`` and ``escalation_due_at`` are set exactly when the state is
+      ``unreachable`` (never once ``ended``);
       an ended client keeps its final ``consecutive_missed`` and ``missed_windows``.
     * Before the period starts, ``window_closes_at`` is the close of window 0.
 
 The result depends only on the *set* of contacts (never on their order): every aggregate is a
-max/min/flag. ``evaluate`` runs in O(windows + contacts).
+max/min/flag. ``evaluate`` runs in O(windows + contacts); locating a window is O(log changes).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -52,6 +64,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # The Bapas time zones named by the API contract. Schedule accepts any IANA zone, but the windows
 # are defined by local dates, which is exact for these fixed-offset zones.
 BAPAS_TIME_ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
+DEFAULT_GRACE = timedelta(hours=48)  # the Bapas setting `grace_hours` when it is not set
 
 
 class ContactKind(str, Enum):
@@ -132,6 +145,7 @@ class Window:
     last_day: date
     opens_at: datetime
     closes_at: datetime
+    missable: bool = True  # False: opens before tracking_from, or cut short by a cadence change
 
     def contains(self, t: datetime) -> bool:
         return self.opens_at <= _to_utc(t, "t") < self.closes_at
@@ -139,38 +153,72 @@ class Window:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A client's supervision period (inclusive local dates), check-in interval and IANA time zone."""
+    """A client's supervision period (inclusive local dates), cadence history, tracking start and time zone.
+
+    ``interval_days`` is the interval from ``start``; ``changes`` are ``(from, interval_days)`` pairs, strictly
+    increasing dates after ``start`` and not after ``end``: from each date on, windows of the new interval.
+    ``tracking_from`` (default ``start``, not before it) is the first day whose windows can be missed.
+    """
 
     start: date
     end: date
     interval_days: int
     tz: str
+    tracking_from: date | None = None
+    changes: tuple[tuple[date, int], ...] = ()
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
     _count: int = field(init=False, repr=False, compare=False)
+    # Segments: (first day, last day, interval, index of its first window), in order.
+    _segments: tuple[tuple[date, date, int, int], ...] = field(init=False, repr=False, compare=False)
+    _segment_starts: tuple[date, ...] = field(init=False, repr=False, compare=False)
+    _segment_bases: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):
-            value = getattr(self, name)
-            # datetime is a subclass of date; a datetime here is almost certainly a bug.
-            if not isinstance(value, date) or isinstance(value, datetime):
-                raise ValueError(f"{name} must be a date, got {value!r}")
+            _check_date(getattr(self, name), name)
         if self.end < self.start:
             raise ValueError(f"supervision end {self.end} is before its start {self.start}")
-        if not isinstance(self.interval_days, int) or isinstance(self.interval_days, bool) or self.interval_days < 1:
-            raise ValueError(f"interval_days must be an int >= 1, got {self.interval_days!r}")
+        _check_interval(self.interval_days)
         if not isinstance(self.tz, str) or not self.tz:
             raise ValueError(f"tz must be an IANA time zone name, got {self.tz!r}")
         try:
             zone = ZoneInfo(self.tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone: {self.tz!r}") from exc
+        if self.tracking_from is not None:
+            _check_date(self.tracking_from, "tracking_from")
+            if self.tracking_from < self.start:
+                raise ValueError(f"tracking_from {self.tracking_from} is before the start {self.start}")
+        changes = tuple((d, k) for d, k in self.changes)
+        previous = self.start
+        for d, k in changes:
+            _check_date(d, "a cadence change")
+            _check_interval(k)
+            if not previous < d <= self.end:
+                raise ValueError(f"cadence change on {d} is not after {previous} and within the period")
+            previous = d
+        object.__setattr__(self, "changes", changes)
         object.__setattr__(self, "_zone", zone)
-        object.__setattr__(self, "_count", (self.end - self.start).days // self.interval_days + 1)
+        starts = [(self.start, self.interval_days), *changes]
+        segments = []
+        base = 0
+        for i, (first, k) in enumerate(starts):
+            last = starts[i + 1][0] - timedelta(days=1) if i + 1 < len(starts) else self.end
+            segments.append((first, last, k, base))
+            base += (last - first).days // k + 1
+        object.__setattr__(self, "_segments", tuple(segments))
+        object.__setattr__(self, "_segment_starts", tuple(seg[0] for seg in segments))
+        object.__setattr__(self, "_segment_bases", tuple(seg[3] for seg in segments))
+        object.__setattr__(self, "_count", base)
 
     # -- geometry ------------------------------------------------------------------------------
     @property
     def window_count(self) -> int:
         return self._count
+
+    @property
+    def tracked_from(self) -> date:
+        return self.tracking_from or self.start
 
     @property
     def opens_at(self) -> datetime:
@@ -184,20 +232,14 @@ class Schedule:
 
     def windows(self) -> list[Window]:
         """All windows, in order; they tile ``[opens_at, closes_at)`` with no gap or overlap."""
-        result = []
-        opens = self.opens_at
-        for i in range(self._count):
-            first, last = self._days(i)
-            closes = self._midnight(last + timedelta(days=1))
-            result.append(Window(i, first, last, opens, closes))
-            opens = closes
-        return result
+        return [self.window(i) for i in range(self._count)]
 
     def window(self, index: int) -> Window:
         if not 0 <= index < self._count:
             raise IndexError(f"window {index} outside 0..{self._count - 1}")
         first, last = self._days(index)
-        return Window(index, first, last, self._midnight(first), self._midnight(last + timedelta(days=1)))
+        return Window(index, first, last, self._midnight(first), self._midnight(last + timedelta(days=1)),
+                      self._missable(index))
 
     def window_at(self, t: datetime) -> Window | None:
         """The window whose ``[opens_at, closes_at)`` contains ``t``; None outside the period."""
@@ -205,10 +247,22 @@ class Schedule:
         return None if index is None else self.window(index)
 
     # -- internals -----------------------------------------------------------------------------
+    def _segment_of(self, index: int) -> tuple[date, date, int, int]:
+        return self._segments[bisect_right(self._segment_bases, index) - 1]
+
     def _days(self, index: int) -> tuple[date, date]:
-        first = self.start + timedelta(days=index * self.interval_days)
-        last = min(first + timedelta(days=self.interval_days - 1), self.end)
+        first_of_segment, last_of_segment, k, base = self._segment_of(index)
+        first = first_of_segment + timedelta(days=(index - base) * k)
+        last = min(first + timedelta(days=k - 1), last_of_segment)
         return first, last
+
+    def _missable(self, index: int) -> bool:
+        first_of_segment, last_of_segment, k, base = self._segment_of(index)
+        first = first_of_segment + timedelta(days=(index - base) * k)
+        if first < self.tracked_from:
+            return False
+        cut_by_change = last_of_segment != self.end and first + timedelta(days=k - 1) > last_of_segment
+        return not cut_by_change
 
     def _last_day(self, index: int) -> date:
         return self._days(index)[1]
@@ -220,7 +274,7 @@ class Schedule:
         return self._midnight(self._last_day(index) + timedelta(days=1))
 
     def _index_at(self, t: datetime) -> int | None:
-        """Index of the window containing aware ``t`` (O(1)), or None outside the period.
+        """Index of the window containing aware ``t`` (O(log changes)), or None outside the period.
 
         Uses the local date of ``t``: an instant is in ``[midnight(first_day), midnight(last_day+1))``
         exactly when its local date is within ``first_day..last_day``.
@@ -228,7 +282,19 @@ class Schedule:
         day = t.astimezone(self._zone).date()
         if day < self.start or day > self.end:
             return None
-        return (day - self.start).days // self.interval_days
+        first, _, k, base = self._segments[bisect_right(self._segment_starts, day) - 1]
+        return base + (day - first).days // k
+
+
+def _check_date(value: Any, name: str) -> None:
+    # datetime is a subclass of date; a datetime here is almost certainly a bug.
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValueError(f"{name} must be a date, got {value!r}")
+
+
+def _check_interval(value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"interval_days must be an int >= 1, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -240,9 +306,11 @@ class Compliance:
     episode_started_at: datetime | None  # start of the unreachable episode (UTC), iff unreachable
     window_closes_at: datetime | None  # when the current window closes (UTC); None when ended
     missed_windows: int  # missed closed windows in the whole period (as of as_of)
+    reason: str | None = None  # three_missed | number_inactive, iff unreachable
+    escalation_due_at: datetime | None = None  # episode start + grace (UTC), iff unreachable
 
     def to_api(self) -> dict[str, Any]:
-        """The contract's ``compliance`` object."""
+        """The contract's ``compliance`` object (1.1: with ``reason`` and ``escalation_due_at``)."""
         return {
             "state": self.state.value,
             "consecutive_missed": self.consecutive_missed,
@@ -250,15 +318,27 @@ class Compliance:
                 None if self.last_contact_at is None else self.last_contact_at.astimezone(UTC).isoformat()
             ),
             "next_due": None if self.next_due is None else self.next_due.isoformat(),
+            "reason": self.reason,
+            "escalation_due_at": (
+                None if self.escalation_due_at is None else self.escalation_due_at.astimezone(UTC).isoformat()
+            ),
         }
 
 
 _UNREACHABLE_AFTER = 3  # consecutive missed windows that make a client unreachable
+THREE_MISSED = "three_missed"
+NUMBER_INACTIVE = "number_inactive"
 
 
-def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime) -> Compliance:
-    """The client's compliance at ``as_of`` (aware; naive is a ValueError). O(windows + contacts)."""
+def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime,
+             grace: timedelta = DEFAULT_GRACE) -> Compliance:
+    """The client's compliance at ``as_of`` (aware; naive is a ValueError). O(windows + contacts).
+
+    ``grace`` (>= 0) is how long an unreachable episode lasts before it is escalated.
+    """
     as_of = _to_utc(as_of, "as_of")
+    if not isinstance(grace, timedelta) or grace < timedelta(0):
+        raise ValueError(f"grace must be a timedelta >= 0, got {grace!r}")
     count = schedule.window_count
     period_opens = schedule.opens_at
     period_closes = schedule.closes_at
@@ -315,7 +395,7 @@ def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime) -
         if counted[i]:
             streak = 0
             third_missed = None
-        elif not excused[i]:
+        elif not excused[i] and schedule._missable(i):
             missed_total += 1
             streak += 1
             if streak == _UNREACHABLE_AFTER:
@@ -360,6 +440,9 @@ def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime) -
     else:
         next_due = schedule.end
 
+    reason = None
+    if episode_started_at is not None:
+        reason = THREE_MISSED if streak >= _UNREACHABLE_AFTER else NUMBER_INACTIVE
     return Compliance(
         state=state,
         consecutive_missed=streak,
@@ -368,4 +451,6 @@ def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime) -
         episode_started_at=episode_started_at,
         window_closes_at=schedule._closes(current),
         missed_windows=missed_total,
+        reason=reason,
+        escalation_due_at=None if episode_started_at is None else episode_started_at + grace,
     )

@@ -71,11 +71,30 @@ def wib(n: int, hh: int = 12, mm: int = 0, ss: int = 0, us: int = 0) -> datetime
 # --------------------------------------------------------------------------------------------------
 # Reference model: the rules transcribed literally, with per-window scans of all contacts.
 # --------------------------------------------------------------------------------------------------
-def reference(schedule: Schedule, contacts: list[Contact], as_of: datetime) -> Compliance:
+def reference_windows(schedule: Schedule) -> list[Window]:
+    """The windows, walked day by day from the cadence history (no arithmetic on indexes)."""
+    cadence = [(schedule.start, schedule.interval_days), *schedule.changes]
+    tracked = schedule.tracking_from or schedule.start
+    ws: list[Window] = []
+    d = schedule.start
+    while d <= schedule.end:
+        k = [x for x in cadence if x[0] <= d][-1][1]
+        next_change = [x[0] for x in cadence if x[0] > d][:1]
+        natural_last = d + timedelta(days=k - 1)
+        last = min([natural_last, schedule.end, *[n - timedelta(days=1) for n in next_change]])
+        cut_by_change = bool(next_change) and natural_last >= next_change[0]
+        ws.append(Window(len(ws), d, last, midnight(schedule.tz, d), midnight(schedule.tz, last + timedelta(days=1)),
+                         missable=d >= tracked and not cut_by_change))
+        d = last + timedelta(days=1)
+    return ws
+
+
+def reference(schedule: Schedule, contacts: list[Contact], as_of: datetime,
+              grace: timedelta = timedelta(hours=48)) -> Compliance:
     known = [x for x in contacts if x.at <= as_of]
     counted_times = [x.at for x in known if x.kind is COUNTED]
     last_counted = max(counted_times) if counted_times else None
-    ws = schedule.windows()
+    ws = reference_windows(schedule)
     if as_of < ws[0].opens_at:
         return Compliance(State.DUE, 0, last_counted, ws[0].last_day, None, ws[0].closes_at, 0)
 
@@ -86,7 +105,7 @@ def reference(schedule: Schedule, contacts: list[Contact], as_of: datetime) -> C
     status = []
     for w in closed:
         kinds = kinds_in(w)
-        status.append("met" if COUNTED in kinds else "neutral" if EXCUSED in kinds else "missed")
+        status.append("met" if COUNTED in kinds else "neutral" if EXCUSED in kinds or not w.missable else "missed")
     ended = as_of >= ws[-1].closes_at
     current = None if ended else next(w for w in ws if w.opens_at <= as_of < w.closes_at)
     current_kinds = set() if current is None else kinds_in(current)
@@ -123,7 +142,9 @@ def reference(schedule: Schedule, contacts: list[Contact], as_of: datetime) -> C
         state = State.COMPLIANT
     following = [w.last_day for w in ws if w.index == current.index + 1]
     next_due = (following or [schedule.end])[0] if settled else current.last_day
-    return Compliance(state, streak, last_counted, next_due, episode, current.closes_at, missed_total)
+    reason = None if episode is None else "three_missed" if streak >= 3 else "number_inactive"
+    due_at = None if episode is None else episode + grace
+    return Compliance(state, streak, last_counted, next_due, episode, current.closes_at, missed_total, reason, due_at)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -134,13 +155,28 @@ SECOND_OF_DAY = st.one_of(st.sampled_from([0, 1, 60, 43_200, 86_340, 86_399]), s
 KINDS = st.sampled_from(list(ContactKind))
 
 
+INTERVALS = st.one_of(st.sampled_from([1, 7, 30]), st.integers(1, 45))
+
+
 @st.composite
-def schedules(draw, max_days: int = 120) -> Schedule:
+def histories(draw, start: date, end: date) -> dict:
+    """tracking_from (or None) and a cadence history (or none), anywhere in the period."""
+    span = (end - start).days
+    out: dict = {}
+    if draw(st.booleans()):
+        out["tracking_from"] = start + timedelta(days=draw(st.integers(0, span + 3)))
+    if span and draw(st.booleans()):
+        offsets = draw(st.lists(st.integers(1, span), min_size=1, max_size=3, unique=True))
+        out["changes"] = tuple((start + timedelta(days=o), draw(INTERVALS)) for o in sorted(offsets))
+    return out
+
+
+@st.composite
+def schedules(draw, max_days: int = 120, history: bool = True) -> Schedule:
     start = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)))
-    length = draw(st.integers(0, max_days))
-    interval = draw(st.one_of(st.sampled_from([1, 7, 30]), st.integers(1, 45)))
-    tz = draw(st.sampled_from(ZONES))
-    return Schedule(start=start, end=start + timedelta(days=length), interval_days=interval, tz=tz)
+    end = start + timedelta(days=draw(st.integers(0, max_days)))
+    extra = draw(histories(start, end)) if history else {}
+    return Schedule(start=start, end=end, interval_days=draw(INTERVALS), tz=draw(st.sampled_from(ZONES)), **extra)
 
 
 def instant(schedule: Schedule, day_offset: int, second: int) -> datetime:
@@ -182,11 +218,14 @@ def sparse_scenarios(draw):
 def dense_scenarios(draw):
     """Short intervals, contacts inside the period, as_of late: many closed windows and streaks."""
     start = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)))
+    end = start + timedelta(days=draw(st.integers(0, 60)))
+    extra = draw(st.one_of(st.just({}), histories(start, end)))
     schedule = Schedule(
         start=start,
-        end=start + timedelta(days=draw(st.integers(0, 60))),
+        end=end,
         interval_days=draw(st.integers(1, 7)),
         tz=draw(st.sampled_from(ZONES)),
+        **extra,
     )
     kinds = st.sampled_from([COUNTED, COUNTED, EXCUSED, INACTIVE, ATTEMPT])
     contacts = draw(st.lists(st.builds(Contact, at=instants_in_period(schedule), kind=kinds), max_size=12))
@@ -216,10 +255,7 @@ def test_windows_tile_the_period(schedule):
         assert w.closes_at == midnight(schedule.tz, w.last_day + timedelta(days=1))
         assert w.opens_at.astimezone(zone).time() == time(0)
         length = (w.last_day - w.first_day).days + 1
-        if i < len(ws) - 1:
-            assert length == schedule.interval_days
-        else:
-            assert 1 <= length <= schedule.interval_days
+        assert 1 <= length <= max([schedule.interval_days, *(k for _, k in schedule.changes)])
         if i:
             assert w.opens_at == ws[i - 1].closes_at
             assert w.first_day == ws[i - 1].last_day + timedelta(days=1)
@@ -227,6 +263,9 @@ def test_windows_tile_the_period(schedule):
         assert schedule.window_at(w.opens_at) == w
         assert schedule.window_at(w.closes_at - timedelta(microseconds=1)) == w
         assert schedule.window(i) == w
+    assert ws == reference_windows(schedule)
+    for frm, _ in schedule.changes:  # every cadence change starts a window on its own date
+        assert any(w.first_day == frm for w in ws)
     assert schedule.window_at(ws[0].opens_at - timedelta(microseconds=1)) is None
     assert schedule.window_at(ws[-1].closes_at) is None
 
@@ -246,6 +285,8 @@ def test_window_at_matches_a_scan_of_the_windows(data):
 def test_evaluate_agrees_with_the_reference_model(scenario):
     schedule, contacts, as_of = scenario
     assert evaluate(schedule, contacts, as_of) == reference(schedule, contacts, as_of)
+    grace = timedelta(hours=7)
+    assert evaluate(schedule, contacts, as_of, grace=grace) == reference(schedule, contacts, as_of, grace)
 
 
 @bounded
@@ -339,6 +380,10 @@ def test_result_shape(scenario):
         assert schedule.start <= r.next_due <= schedule.end
     if r.episode_started_at is not None:
         assert r.episode_started_at <= as_of
+        assert r.escalation_due_at == r.episode_started_at + timedelta(hours=48)
+        assert r.reason == ("three_missed" if r.consecutive_missed >= 3 else "number_inactive")
+    else:
+        assert r.reason is None and r.escalation_due_at is None
     assert 0 <= r.consecutive_missed <= r.missed_windows
     json.dumps(r.to_api())
 
@@ -585,12 +630,16 @@ def test_to_api_matches_the_contract():
         "consecutive_missed": 0,
         "last_contact_at": "2026-01-06T03:00:00+00:00",
         "next_due": "2026-01-18",
+        "reason": "number_inactive",
+        "escalation_due_at": "2026-01-15T03:00:00+00:00",
     }
     assert evaluate(WEEKLY, [], wib(100)).to_api() == {
         "state": "ended",
         "consecutive_missed": 12,
         "last_contact_at": None,
         "next_due": None,
+        "reason": None,
+        "escalation_due_at": None,
     }
     assert datetime.fromisoformat(r.to_api()["last_contact_at"]) == wib(1, 10)
 
@@ -622,3 +671,143 @@ def test_single_day_period_and_window_lookup():
         s.window(1)
     r = evaluate(s, [c(COUNTED, local("Asia/Makassar", START, 8))], local("Asia/Makassar", START, 9))
     assert (r.state, r.next_due) == (State.COMPLIANT, START)
+
+
+# --------------------------------------------------------------------------------------------------
+# Version 1.1: tracking_from, cadence history, reason and grace
+# --------------------------------------------------------------------------------------------------
+@bounded
+@given(st.data())
+def test_tracking_from_never_adds_a_missed_window(data):
+    schedule, contacts, as_of = data.draw(scenarios())
+    base = replace(schedule, tracking_from=None)
+    tracked = replace(schedule, tracking_from=schedule.start + timedelta(days=data.draw(st.integers(0, 200))))
+    before, after = evaluate(base, contacts, as_of), evaluate(tracked, contacts, as_of)
+    assert after.missed_windows <= before.missed_windows
+    assert after.consecutive_missed <= before.consecutive_missed
+    for w in tracked.windows():
+        assert w.missable == (w.first_day >= tracked.tracking_from and base.window(w.index).missable)
+
+
+@bounded
+@given(st.data())
+def test_a_client_registered_late_is_never_missed_on_the_day_of_registration(data):
+    schedule = data.draw(schedules(history=False))
+    registered = schedule.start + timedelta(days=data.draw(st.integers(0, (schedule.end - schedule.start).days)))
+    schedule = replace(schedule, tracking_from=registered)
+    as_of = instant(schedule, (registered - schedule.start).days, data.draw(SECOND_OF_DAY))
+    # Whatever history was imported, as long as no phone was found dead.
+    kinds = st.sampled_from([COUNTED, EXCUSED, ATTEMPT])
+    contacts = data.draw(st.lists(st.builds(Contact, at=instants(schedule), kind=kinds), max_size=8))
+    r = evaluate(schedule, contacts, as_of)
+    assert (r.consecutive_missed, r.missed_windows) == (0, 0)
+    assert r.state in (State.DUE, State.COMPLIANT)
+
+
+@bounded
+@given(st.data())
+def test_a_cadence_change_keeps_the_closed_windows_and_their_outcome(data):
+    schedule = data.draw(schedules(history=False))
+    span = (schedule.end - schedule.start).days
+    contacts = data.draw(contact_lists(schedule))
+    changed_at = instant(schedule, data.draw(st.integers(0, span)), data.draw(SECOND_OF_DAY))
+    current = schedule.window_at(changed_at)
+    frm = current.first_day + timedelta(days=data.draw(st.integers(0, (schedule.end - current.first_day).days)))
+    if frm == schedule.start:
+        return  # a change from the first day is a new first interval, not a change
+    new = replace(schedule, changes=((frm, data.draw(INTERVALS)),))
+    closed_before = [w for w in schedule.windows() if w.closes_at <= changed_at]
+    assert new.windows()[: len(closed_before)] == closed_before
+    for later in (changed_at, data.draw(instants(schedule))):
+        if later < changed_at:
+            continue
+        old_r, new_r = evaluate(schedule, contacts, changed_at), evaluate(new, contacts, changed_at)
+        assert (new_r.missed_windows, new_r.consecutive_missed) == (old_r.missed_windows, old_r.consecutive_missed)
+    # Windows of the new cadence start on the change date.
+    assert new.window_at(midnight(new.tz, frm)).first_day == frm
+
+
+def test_late_registration_in_asimilasi_is_due_not_unreachable():
+    """The issue's example: registered 42 days into asimilasi with no history on file."""
+    registered = day(42)
+    s = replace(WEEKLY, tracking_from=registered)
+    r = evaluate(s, [], wib(42, 10))
+    assert (r.state, r.consecutive_missed, r.missed_windows, r.episode_started_at) == (State.DUE, 0, 0, None)
+    assert r.next_due == day(48)
+    assert evaluate(WEEKLY, [], wib(42, 10)).state is State.UNREACHABLE  # what 1.0 said
+    # Windows from tracking_from on count as usual: three missed from day 42 make it unreachable.
+    r = evaluate(s, [], wib(63, 0))
+    assert (r.state, r.consecutive_missed, r.reason) == (State.UNREACHABLE, 3, "three_missed")
+
+
+def test_tracking_from_mid_window_leaves_that_window_unmissable_but_it_can_be_met():
+    s = replace(WEEKLY, tracking_from=day(10))  # window 1 is days 7..13
+    assert [w.missable for w in s.windows()[:3]] == [False, False, True]
+    r = evaluate(s, [], wib(14, 1))
+    assert (r.state, r.missed_windows) == (State.DUE, 0)
+    r = evaluate(s, [c(COUNTED, wib(8))], wib(15))  # a contact before tracking began still counts
+    assert r.last_contact_at == wib(8) and r.state is State.DUE
+
+
+def test_monthly_to_weekly_keeps_five_compliant_months():
+    """The issue's example: monthly -> weekly must not turn five compliant months into 16 missed windows."""
+    s = Schedule(start=START, end=START + timedelta(days=364), interval_days=30, tz=JKT)
+    contacts = [c(COUNTED, wib(30 * i + 3)) for i in range(5)]
+    changed = day(150)  # the first day of window 5: nothing cut short
+    weekly = replace(s, changes=((changed, 7),))
+    r = evaluate(weekly, contacts, wib(150, 9))
+    assert (r.state, r.missed_windows, r.consecutive_missed) == (State.DUE, 0, 0)
+    assert r.next_due == day(156)
+    assert evaluate(replace(s, interval_days=7), contacts, wib(150, 9)).missed_windows == 16  # recounting
+    # Later weekly windows count as usual.
+    r = evaluate(weekly, contacts, wib(171, 0))
+    assert (r.state, r.consecutive_missed) == (State.UNREACHABLE, 3)
+
+
+def test_a_change_mid_window_cuts_it_short_and_the_cut_window_is_never_missed():
+    s = Schedule(start=START, end=START + timedelta(days=364), interval_days=30, tz=JKT)
+    changed = replace(s, changes=((day(40), 7),))  # window 1 is days 30..59, cut to 30..39
+    w1, w2 = changed.window(1), changed.window(2)
+    assert (w1.first_day, w1.last_day, w1.missable) == (day(30), day(39), False)
+    assert (w2.first_day, w2.last_day, w2.missable) == (day(40), day(46), True)
+    r = evaluate(changed, [c(COUNTED, wib(3))], wib(40, 9))
+    assert (r.state, r.missed_windows, r.next_due) == (State.DUE, 0, day(46))
+
+
+def test_grace_and_reason():
+    contacts = [c(COUNTED, wib(1, 10)), c(INACTIVE, wib(8, 10))]
+    r = evaluate(WEEKLY, contacts, wib(9), grace=timedelta(hours=24))
+    assert (r.reason, r.episode_started_at, r.escalation_due_at) == ("number_inactive", wib(8, 10), wib(9, 10))
+    r = evaluate(WEEKLY, contacts, wib(9), grace=timedelta(0))
+    assert r.escalation_due_at == r.episode_started_at
+    with pytest.raises(ValueError):
+        evaluate(WEEKLY, contacts, wib(9), grace=timedelta(hours=-1))
+
+
+def test_a_late_synced_contact_inside_the_window_ends_the_episode_it_would_have_started():
+    """Contact on the window's last day, synced the next morning: the window was met after all."""
+    contacts = [c(COUNTED, wib(1))]
+    third_close = WEEKLY.window(3).closes_at
+    r = evaluate(WEEKLY, contacts, third_close + timedelta(hours=1))
+    assert r.state is State.UNREACHABLE and r.escalation_due_at == third_close + timedelta(hours=48)
+    synced = [*contacts, c(COUNTED, wib(27, 21))]  # Sunday 21:00, the last day of window 3
+    r = evaluate(WEEKLY, synced, third_close + timedelta(hours=9))
+    assert (r.state, r.consecutive_missed, r.episode_started_at) == (State.DUE, 0, None)
+    # A contact after the episode began, inside the grace period, ends it too.
+    r = evaluate(WEEKLY, [*contacts, c(COUNTED, wib(28, 9))], wib(28, 10))
+    assert (r.state, r.reason, r.escalation_due_at) == (State.COMPLIANT, None, None)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"tracking_from": date(2026, 1, 4)},
+        {"changes": ((START, 30),)},
+        {"changes": ((day(20), 30), (day(10), 7))},
+        {"changes": ((day(10), 0),)},
+        {"changes": ((date(2026, 3, 30), 7),)},
+    ],
+)
+def test_schedule_rejects_bad_history(kwargs):
+    with pytest.raises(ValueError):
+        replace(WEEKLY, **kwargs)
