@@ -13,7 +13,9 @@ for api in (core, clients, escalations, records, reports, photos, lifecycle):
     app.register_blueprint(api.bp)
 
 
-@app.schedule(Cron(0, 18, "*", "*", "?", "*"))  # 18:00 UTC = 01:00 WIB, every day
+# Hourly: escalations whose grace period ended, and at 08:00 WIB, WITA and WIT (01:00, 00:00 and 23:00 UTC) what
+# was held back for the night in each zone (services/escalation.py).
+@app.schedule(Cron(0, "*", "*", "*", "?", "*"))
 def escalate_unreachable(event):
     return escalations.run_scheduled(event)
 

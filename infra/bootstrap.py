@@ -45,6 +45,8 @@ def create_tables() -> None:
     for model in MODELS:
         if not model.exists():
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+            if model._ttl_attribute() is not None:  # as the template's TimeToLiveSpecification
+                model.update_ttl(ignore_update_ttl_errors=False)
 
 
 def create_bucket(region: str) -> str:

@@ -109,6 +109,7 @@ SPEC: dict[str, list[Grant]] = {
     # The daily run: reads the due-index, enqueues, moves due_at.
     "escalate_unreachable": [
         _g("DueClients", ["dynamodb:Query"], INDEX % ("clients", "due-index")),
+        _g("HeldMessages", ["dynamodb:Query"], INDEX % ("notifications", "deferred-index")),
         _g("MoveDue", ["dynamodb:UpdateItem"], TABLE % "clients"),
         _g("BapasTimeZones", ["dynamodb:GetItem"], TABLE % "bapas"),
         _g("Enqueue", ["sqs:SendMessage"], QUEUE % "escalations"),
@@ -118,13 +119,16 @@ SPEC: dict[str, list[Grant]] = {
         _g("Consume", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                        "sqs:ChangeMessageVisibility"], QUEUE % "escalations"),
         _g("Clients", ["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE % "clients"),
-        _g("ReferenceData", ["dynamodb:GetItem"], TABLE % "bapas", TABLE % "village-contacts"),
+        _g("ReferenceData", ["dynamodb:GetItem"], TABLE % "bapas", TABLE % "village-contacts",
+           TABLE % "area-contacts"),
+        _g("DailySmsCap", ["dynamodb:UpdateItem"], TABLE % "counters"),
         _g("Escalations", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "escalations"),
-        _g("Notifications", ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "notifications"),
+        _g("Notifications", ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+           TABLE % "notifications"),
         _g("Tasks", ["dynamodb:PutItem"], TABLE % "tasks"),
         _g("Audit", APPEND, TABLE % "audit"),
         _g("OfficerDirectory", ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], USER_POOL),
-        # SMS to the Bhabinkamtibmas and the PK, and the coordinators topic (see WILDCARD_EXCEPTIONS: a
+        # SMS to the ladder's recipients, and the coordinators topic (see WILDCARD_EXCEPTIONS: a
         # separate grant on the topic ARN would be redundant next to this one).
         _g("SmsAndCoordinatorsTopic", ["sns:Publish"], "*"),
     ],

@@ -469,10 +469,10 @@ def alarms(functions: list[dict[str, Any]]) -> dict[str, Any]:
     if "escalate_unreachable" in names:
         fn = ref(names["escalate_unreachable"])
         out["EscalationRunFailedAlarm"] = _alarm(
-            "escalation-run-failed", "The daily escalation run (escalate_unreachable) failed.", "AWS/Lambda",
+            "escalation-run-failed", "The escalation run (escalate_unreachable, hourly) failed.", "AWS/Lambda",
             "Errors", {"FunctionName": fn}, "Sum", 1)
         out["EscalationRunMissingAlarm"] = _alarm(
-            "escalation-run-missing", "The daily escalation run did not run in the last 24 hours.", "AWS/Lambda",
+            "escalation-run-missing", "The hourly escalation run did not run in the last 24 hours.", "AWS/Lambda",
             "Invocations", {"FunctionName": fn}, "Sum", 1, comparison="LessThanThreshold", period=86400,
             missing="breaching")
     for fn in functions:
@@ -492,6 +492,9 @@ def alarms(functions: list[dict[str, Any]]) -> dict[str, Any]:
         "escalations-stuck", "The oldest escalation message is more than an hour old: notifications are late.",
         "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": getatt("EscalationQueue", "QueueName")},
         "Maximum", 3600)
+    out["SmsCapReachedAlarm"] = _alarm(
+        "sms-cap-reached", "A Bapas reached its daily SMS cap (sms_daily_cap): SMS outside the Bapas are deferred "
+        "to the next morning.", "Pantau", "SmsCapReached", {"service": "pantau"}, "Sum", 1)
     out["NotificationsFailedAlarm"] = _alarm(
         "notifications-failed", "SNS refused an SMS or topic notification (status `failed`).", "Pantau",
         "NotificationsFailed", {"service": "pantau"}, "Sum", 1)

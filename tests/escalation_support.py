@@ -16,6 +16,8 @@ WIB = ZoneInfo("Asia/Jakarta")
 VILLAGE = "31.74.09.1001"  # Jagakarsa: the village of `client_body()`
 BARE_VILLAGE = "31.74.09.1002"  # a village the tests leave without contacts
 BHABIN_PHONE = "+6281277001000"
+OFFICE_PHONE = "+6281277002000"  # the village office of VILLAGE
+GUARANTOR_PHONE = "+6281399001000"
 PK_ANDI_PHONE = "+6281100000002"  # infra/seed.py
 REGION = "ap-southeast-3"
 
@@ -24,14 +26,30 @@ def today_wib() -> date:
     return datetime.now(WIB).date()
 
 
-def at_wib(day: date, hour: int = 1, minute: int = 0) -> datetime:
+def at_wib(day: date, hour: int = 9, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), WIB)
 
 
-def put_village_contacts(api: Any, code: str = VILLAGE, phone: str = "0812-7700-1000") -> None:
-    r = api.put(f"/v1/villages/{code}/contacts", "kasubsi.jaksel",
-                {"bhabinkamtibmas": {"name": "Bripka Joko Susilo", "phone": phone, "polsek": "Polsek Jagakarsa"}})
+def put_village_contacts(api: Any, code: str = VILLAGE, phone: str = "0812-7700-1000",
+                         office: str | None = "0812-7700-2000") -> None:
+    body: dict[str, Any] = {"bhabinkamtibmas": {"name": "Bripka Joko Susilo", "phone": phone,
+                                                "polsek": "Polsek Jagakarsa"}}
+    if office:
+        body["village_office"] = {"name": "Sekretaris Lurah Jagakarsa", "phone": office}
+    r = api.put(f"/v1/villages/{code}/contacts", "kasubsi.jaksel", body)
     assert r.status in (200, 201), r
+
+
+def set_bapas(bapas_id: str = "jaksel", **settings: Any) -> None:
+    """Change a Bapas's settings (grace_hours, sms_daily_cap) as an operator would, and forget the cache."""
+    from chalicelib.adapters.tables import BapasModel
+    from chalicelib.services.common import BAPAS
+
+    item = BapasModel.get(bapas_id)
+    for name, value in settings.items():
+        setattr(item, name, value)
+    item.save()
+    BAPAS.clear()
 
 
 def register(api: Any, start: date, village: str = VILLAGE, officer: str = "pk.andi", **overrides: Any) -> str:

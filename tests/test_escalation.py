@@ -22,6 +22,7 @@ from chalicelib.services.clients import evaluate_client, schedule_of
 from tests.escalation_support import (
     BARE_VILLAGE,
     BHABIN_PHONE,
+    OFFICE_PHONE,
     PK_ANDI_PHONE,
     VILLAGE,
     at_wib,
@@ -48,7 +49,7 @@ def _item(client_id: str) -> ClientModel:
 
 
 def _message(client_id: str, as_of: datetime) -> escalation.EscalationMessage:
-    result = evaluate_client(_item(client_id), "Asia/Jakarta", as_of)
+    result = evaluate_client(_item(client_id), "Asia/Jakarta", as_of)  # the episode does not depend on grace
     assert result.episode_started_at is not None
     return escalation.EscalationMessage(client_id, result.episode_started_at, as_of)
 
@@ -83,12 +84,17 @@ def test_one_episode_is_escalated_and_notified_exactly_once(api):
     assert _item(cid).open_escalation_id == esc.escalation_id
 
     [bhabin_sms] = sms_to(BHABIN_PHONE)
-    assert "Klien Uji" in bhabin_sms and "Jagakarsa" in bhabin_sms and "Andi Saputra 081100000002" in bhabin_sms
-    assert short_ref(esc.escalation_id) in bhabin_sms and "Pasal" not in bhabin_sms
+    for part in ("Yth. Bapak/Ibu Bripka Joko Susilo", "Bapas Kelas I Jakarta Selatan", "memastikan keberadaan",
+                 "Sdr. Klien Uji", "Kelurahan Jagakarsa", "Andi Saputra 081100000002", short_ref(esc.escalation_id)):
+        assert part in bhabin_sms, (part, bhabin_sms)
+    assert "Pasal" not in bhabin_sms and "KUHP" not in bhabin_sms and "mencari" not in bhabin_sms
     assert gsm7_length(bhabin_sms) <= MAX_SMS_CHARS
+    [office_sms] = sms_to(OFFICE_PHONE)
+    assert "Yth. Bapak/Ibu Sekretaris Lurah Jagakarsa" in office_sms and "Pasal" not in office_sms
     [pk_sms] = sms_to(PK_ANDI_PHONE)
-    assert "Bripka Joko Susilo 081277001000" in pk_sms
-    assert len(topic_messages(topic)) == 1 and "Klien Uji" not in topic_messages(topic)[0][1]
+    assert "Bhabinkamtibmas: Bripka Joko Susilo 081277001000" in pk_sms
+    [(_, published, _)] = [(m[0], m[1], m[2]) for m in topic_messages(topic)]
+    assert "Klien Uji" not in published
 
     r = api.get("/v1/escalations?state=open", "kasubsi.jaksel")
     assert r.status == 200, r
@@ -98,9 +104,11 @@ def test_one_episode_is_escalated_and_notified_exactly_once(api):
         "state": "open", "opened_at": esc.opened_at}
     assert [{k: n[k] for k in ("recipient_role", "channel", "to", "status")} for n in item["notifications"]] == [
         {"recipient_role": "bhabinkamtibmas", "channel": "sms", "to": BHABIN_PHONE, "status": "sent"},
+        {"recipient_role": "village_office", "channel": "sms", "to": OFFICE_PHONE, "status": "sent"},
         {"recipient_role": "officer", "channel": "sms", "to": PK_ANDI_PHONE, "status": "sent"},
         {"recipient_role": "coordinator", "channel": "sns_topic", "to": topic, "status": "sent"},
     ]
+    assert [n["text"] for n in item["notifications"][:3]] == [bhabin_sms, office_sms, pk_sms]
     assert api.get(f"/v1/escalations/{esc.escalation_id}", "pk.andi").json == item
     [task] = api.get("/v1/tasks", "pk.andi").json["items"]
     assert task["kind"] == "home_visit" and task["client_id"] == cid and task["escalation_id"] == esc.escalation_id
@@ -121,9 +129,11 @@ def test_one_episode_is_escalated_and_notified_exactly_once(api):
     assert got["state"] == "compliant" and got["consecutive_missed"] == 0
     _assert_compliance_agrees(got, cid)
 
-    # Three more missed weeks: a new episode, escalated and notified once, whatever the re-runs.
+    # Three more missed weeks: a new episode, escalated once its grace period is over, notified once.
+    assert run_and_drain(at_wib(today + timedelta(days=28)))["escalate_unreachable"]["in_grace"] == 1
+    assert len(escalations_of(cid)) == 1
     for _ in range(2):
-        run_and_drain(at_wib(today + timedelta(days=28)))
+        run_and_drain(at_wib(today + timedelta(days=30)))
     first, second = sorted(escalations_of(cid), key=lambda e: e.opened_at)
     assert second.escalation_id != first.escalation_id and second.reason == "three_missed"
     assert int(second.consecutive_missed) == 3
@@ -138,6 +148,7 @@ def _assert_compliance_agrees(got: dict, client_id: str) -> None:
     contacts = [rules.Contact(datetime.fromisoformat(f.split("|")[0]), rules.ContactKind(f.split("|")[1]))
                 for f in item.contacts]
     assert got == rules.evaluate(schedule_of(item, "Asia/Jakarta"), contacts, datetime.now(UTC)).to_api()
+    assert got["reason"] in (None, "three_missed", "number_inactive")
 
 
 # ----- concurrency and crashes ------------------------------------------------------------------------------
@@ -189,75 +200,72 @@ def test_two_runs_and_two_workers_at_once_open_one_escalation_and_send_once(api)
     for cid in (andi, budi):
         [esc] = escalations_of(cid)
         assert set(_statuses(esc.escalation_id).values()) == {"sent"}
-    assert len(sms_to(BHABIN_PHONE)) == 2  # one per client
+    assert len(sms_to(BHABIN_PHONE)) == 2 and len(sms_to(OFFICE_PHONE)) == 2  # one per client
     assert len(sms_to(PK_ANDI_PHONE)) == 1 and len(sms_to(PK_BUDI_PHONE)) == 1
     assert len(topic_messages(api.resources.coordinators_topic_arn)) == 2
 
 
 def test_a_worker_killed_mid_way_resumes_without_resending(api, monkeypatch):
-    put_village_contacts(api)
+    put_village_contacts(api, office=None)  # three recipients: the Bhabinkamtibmas, the PK, the coordinators
     first_client, second_client = unreachable_client(api), unreachable_client(api, officer="pk.budi")
-    as_of = at_wib(today_wib())
+    as_of = at_wib(today_wib() + timedelta(days=1))  # an instant of its own: claims age with the message's clock
     topic = api.resources.coordinators_topic_arn
-    real_deliver = escalation._deliver
+    real_send = escalation.outbound.send
 
     def die_on(nth):
         calls = {"n": 0}
 
-        def deliver(*args, **kwargs):
+        def send(*args, **kwargs):
             calls["n"] += 1
             if calls["n"] == nth:
                 raise RuntimeError("worker killed")
-            return real_deliver(*args, **kwargs)
+            return real_send(*args, **kwargs)
 
-        monkeypatch.setattr(escalation, "_deliver", deliver)
+        monkeypatch.setattr(escalation.outbound, "send", send)
 
-    def at(t):
-        monkeypatch.setattr(escalation, "now_utc", lambda: t)
+    def live():
+        monkeypatch.setattr(escalation.outbound, "send", real_send)
 
     stale = escalation.CLAIM_STALE_AFTER + timedelta(seconds=1)
-    now = datetime.now(UTC)
+    sending = {"bhabinkamtibmas": "sent", "village_office": "no_contact", "officer": "sending",
+               "coordinator": "sending"}
 
     # 1. Killed after the first of three notifications went out and was marked sent.
     die_on(2)
     with pytest.raises(RuntimeError):
         escalation.process(_message(first_client, as_of))
-    monkeypatch.setattr(escalation, "_deliver", real_deliver)
+    live()
     [esc] = escalations_of(first_client)
     # The opening transaction claimed all three for the worker that died: nobody re-takes them at once ...
-    assert _statuses(esc.escalation_id) == {"bhabinkamtibmas": "sent", "officer": "sending", "coordinator": "sending"}
+    assert _statuses(esc.escalation_id) == sending
     with pytest.raises(escalation.RetryLater):
         escalation.process(_message(first_client, as_of))
     assert len(sms_to(BHABIN_PHONE)) == 1 and sms_to(PK_ANDI_PHONE) == [] and topic_messages(topic) == []
     # ... and the message SQS redelivers once the claim is stale sends only the other two.
-    at(now + stale)
-    assert escalation.process(_message(first_client, as_of)) == "sent 2"
-    assert set(_statuses(esc.escalation_id).values()) == {"sent"}
+    assert escalation.process(_message(first_client, as_of + stale)) == "sent 2"
+    assert set(_statuses(esc.escalation_id).values()) == {"sent", "no_contact"}
     assert len(sms_to(BHABIN_PHONE)) == 1 and len(sms_to(PK_ANDI_PHONE)) == 1 and len(topic_messages(topic)) == 1
-    assert escalation.process(_message(first_client, as_of)) == "sent 0"  # a late duplicate: nothing
+    assert escalation.process(_message(first_client, as_of + stale)) == "sent 0"  # a late duplicate: nothing
 
     # 2. Killed right after opening, then a resuming worker killed after re-claiming the second one.
-    at(now)
     die_on(1)
     with pytest.raises(RuntimeError):
         escalation.process(_message(second_client, as_of))
     [esc] = escalations_of(second_client)
-    assert set(_statuses(esc.escalation_id).values()) == {"sending"}
-    at(now + stale)
+    assert set(_statuses(esc.escalation_id).values()) == {"sending", "no_contact"}
     die_on(2)
     with pytest.raises(RuntimeError):
-        escalation.process(_message(second_client, as_of))
-    monkeypatch.setattr(escalation, "_deliver", real_deliver)
-    assert _statuses(esc.escalation_id) == {"bhabinkamtibmas": "sent", "officer": "sending", "coordinator": "sending"}
+        escalation.process(_message(second_client, as_of + stale))
+    live()
+    assert _statuses(esc.escalation_id) == sending
     with pytest.raises(escalation.RetryLater):  # the officer's fresh claim is respected; the stale one is taken
-        escalation.process(_message(second_client, as_of))
+        escalation.process(_message(second_client, as_of + stale))
     assert sms_to(PK_BUDI_PHONE) == [] and len(topic_messages(topic)) == 2
-    at(now + 2 * stale)
-    assert escalation.process(_message(second_client, as_of)) == "sent 1"
-    assert set(_statuses(esc.escalation_id).values()) == {"sent"}
+    assert escalation.process(_message(second_client, as_of + 2 * stale)) == "sent 1"
+    assert set(_statuses(esc.escalation_id).values()) == {"sent", "no_contact"}
     assert len(sms_to(BHABIN_PHONE)) == 2 and len(sms_to(PK_BUDI_PHONE)) == 1 and len(topic_messages(topic)) == 2
     assert {r: int(n.attempts) for r, n in notifications_of(esc.escalation_id).items()} == {
-        "bhabinkamtibmas": 2, "officer": 3, "coordinator": 2}
+        "bhabinkamtibmas": 2, "village_office": 0, "officer": 3, "coordinator": 2}
 
 
 # ----- recipients and the batch ---------------------------------------------------------------------------
@@ -269,9 +277,9 @@ def test_recipients_without_contact_or_rejected_and_a_bad_message_in_the_batch(a
 
     caplog.set_level(logging.INFO)  # what runs in production
 
-    put_village_contacts(api)
+    put_village_contacts(api, office=None)
     contact = VillageContactModel.get("jaksel", VILLAGE)
-    contact.bhabinkamtibmas = {"name": "Bripka Joko Susilo", "phone": "+0812"}  # past the API: SNS refuses it
+    contact.bhabinkamtibmas = {"name": "Bripka Joko Susilo", "phone": "+0812"}  # past the API: not a number
     contact.save()
     rejected, bare = unreachable_client(api), unreachable_client(api, village=BARE_VILLAGE)
     as_of = at_wib(today_wib())
@@ -294,7 +302,7 @@ def test_recipients_without_contact_or_rejected_and_a_bad_message_in_the_batch(a
     finally:
         sns.meta.events.unregister("before-call.sns.Publish", unique_id="test-publish")
     sms = [p for p in published if "PhoneNumber" in p["body"]]
-    assert len(sms) == 3 and all(  # SMS go out as transactional, under the sender id
+    assert len(sms) == 2 and all(  # SMS go out as transactional, under the sender id (the two PK SMS)
         p["body"]["MessageAttributes.entry.1.Name"] == "AWS.SNS.SMS.SMSType"
         and p["body"]["MessageAttributes.entry.1.Value.StringValue"] == "Transactional"
         and p["body"]["MessageAttributes.entry.2.Value.StringValue"] == "PANTAU" for p in sms), sms
@@ -303,25 +311,25 @@ def test_recipients_without_contact_or_rejected_and_a_bad_message_in_the_batch(a
 
     [esc] = escalations_of(rejected)
     notes = notifications_of(esc.escalation_id)
-    assert notes["bhabinkamtibmas"].status == "failed" and notes["bhabinkamtibmas"].error.startswith("InvalidParameter")
-    assert "E164" in notes["bhabinkamtibmas"].error and notes["officer"].status == "sent"
+    # A number that is not a mobile one (here: not a number at all) is never sent an SMS.
+    assert notes["bhabinkamtibmas"].status == "no_contact" and "phone number" in notes["bhabinkamtibmas"].error
+    assert notes["officer"].status == "sent"
     listed = {e["client_id"]: e for e in api.get("/v1/escalations", "kasubsi.jaksel").json["items"]}
-    assert listed[rejected]["notifications"][0]["status"] == "failed"
-    assert "InvalidParameter" in listed[rejected]["notifications"][0]["error"]
+    assert listed[rejected]["notifications"][0]["status"] == "no_contact"
 
     [esc_bare] = escalations_of(bare)
     assert listed[bare]["notifications"][0] == {**listed[bare]["notifications"][0], "recipient_role": "bhabinkamtibmas",
-                                                "to": None, "status": "no_contact"}
-    assert _statuses(esc_bare.escalation_id) == {"bhabinkamtibmas": "no_contact", "officer": "sent",
-                                                 "coordinator": "sent"}
+                                                "to": None, "status": "no_contact", "text": None}
+    assert _statuses(esc_bare.escalation_id) == {"bhabinkamtibmas": "no_contact", "village_office": "no_contact",
+                                                 "officer": "sent", "coordinator": "sent"}
     assert sum("belum terdaftar" in m for m in sms_to(PK_ANDI_PHONE)) == 1
 
-    application.escalation_worker({"Records": records[:1]}, None)  # redelivered: the failure is final
-    assert int(notifications_of(esc.escalation_id)["bhabinkamtibmas"].attempts) == 1
+    application.escalation_worker({"Records": records[:1]}, None)  # redelivered: nothing more to send
+    assert int(notifications_of(esc.escalation_id)["officer"].attempts) == 1
 
     # The worker logged what happened (ids, codes, counts) and never a name, a phone number or a message.
     logged = "\n".join(str(vars(record)) for record in caplog.records) + capsys.readouterr().out
-    assert "notification failed" in logged and "InvalidParameter" in logged and esc.escalation_id in logged
+    assert "message sent" in logged and esc.escalation_id in logged
     # (phone fragments long enough not to occur by chance in timestamps and durations)
     for secret in ("Klien Uji", "Bripka", "Joko", "Andi Saputra", "+0812", "81277001000", "81100000002", "Jagakarsa",
                    "Pasal",
@@ -351,13 +359,14 @@ def test_the_run_reads_the_due_index_only_and_moves_due_at(api):
     assert run_calls["Scan"] == 0
     assert (summary["due"], summary["unreachable"], summary["enqueued"]) == (4, 3, 3)  # incl. the ending one
     assert summary["errors"] == 1 and _item(corrupt).due_at < as_of.astimezone(UTC).isoformat()  # still due
-    assert run_calls["Query"] == 8  # one per due-index shard (a page each here)
+    assert run_calls["Query"] == 16  # one per due-index shard and one per deferred-index shard (a page each)
     assert run_calls["UpdateItem"] == 3  # due_at moved forward: one write per due client
     with dynamodb_calls() as worker_calls:
         drain(api.resources.escalation_queue_url, application.escalation_worker)
     assert worker_calls["Scan"] == 0 and worker_calls["TransactWriteItems"] == 3  # one per escalation
-    # Per escalation: GetItem client + village contacts, the transaction, one `sent` mark per notification.
-    assert sum(worker_calls.values()) == 3 * 6, dict(worker_calls)
+    # Per escalation: GetItem client + village contacts, the transaction, one `sent` mark per notification (4)
+    # and one daily-cap counter per SMS outside the Bapas (Bhabinkamtibmas, village office).
+    assert sum(worker_calls.values()) == 3 * 9, dict(worker_calls)
     for cid, window_closes in ((unreachable[0], 7), (unreachable[1], 7), (ending, 6)):
         assert len(escalations_of(cid)) == 1
         assert _item(cid).due_at == at_wib(today + timedelta(days=window_closes), 0).astimezone(UTC).isoformat()
@@ -380,11 +389,14 @@ def test_a_dead_phone_and_a_late_record_that_moves_the_episode_start(api):
     late = register(api, start)
     checkin(api, late, at_wib(start + timedelta(days=1), 10))
 
-    run_and_drain(at_wib(today + timedelta(days=1)))
+    run_and_drain(at_wib(today + timedelta(days=1)))  # within the dead number's grace period: not yet
+    assert escalations_of(dead) == []
+    run_and_drain(at_wib(today + timedelta(days=3)))
     [esc_dead] = escalations_of(dead)
     assert esc_dead.reason == "number_inactive" and int(esc_dead.consecutive_missed) == 0
+    assert set(notifications_of(esc_dead.escalation_id)) == {"officer", "village_office"}  # never the police
     [first] = escalations_of(late)  # weeks 2-6 missed: the episode began when week 4 closed
-    assert len(sms_to(BHABIN_PHONE)) == 2
+    assert len(sms_to(BHABIN_PHONE)) == 1  # the `late` client's only
 
     # An offline check-in of week 2 arrives late: the computed episode now begins a week later. It is the
     # same absence, already escalated: no second escalation.
@@ -393,7 +405,7 @@ def test_a_dead_phone_and_a_late_record_that_moves_the_episode_start(api):
     assert escalation.escalation_id_for(late, moved) != first.escalation_id
     run_and_drain(at_wib(today + timedelta(days=7)))
     assert [e.escalation_id for e in escalations_of(late)] == [first.escalation_id]
-    assert len(sms_to(BHABIN_PHONE)) == 2
+    assert len(sms_to(BHABIN_PHONE)) == 1
 
 
 # ----- the API -------------------------------------------------------------------------------------------

@@ -10,8 +10,21 @@ import os
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection, LocalSecondaryIndex
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+    LocalSecondaryIndex,
+)
 from pynamodb.models import Model
 
 from chalicelib.domain.timeutil import to_key_time
@@ -34,12 +47,14 @@ class _GsiMeta:
 
 
 class BapasModel(Model):
-    """A Balai Pemasyarakatan: its name and time zone (WIB, WITA or WIT)."""
+    """A Balai Pemasyarakatan: its full name, time zone (WIB, WITA or WIT) and settings (docs/operations.md)."""
 
     Meta = _meta("bapas")
     bapas_id = UnicodeAttribute(hash_key=True)
-    name = UnicodeAttribute()
+    name = UnicodeAttribute()  # the full name, as SMS texts sign it: "Bapas Kelas I Jakarta Selatan"
     timezone = UnicodeAttribute()
+    grace_hours = NumberAttribute(null=True)  # an unreachable episode is escalated after this long (default 48)
+    sms_daily_cap = NumberAttribute(null=True)  # SMS to people outside the Bapas per local day (default 200)
 
 
 class ClientBapasIndex(GlobalSecondaryIndex):
@@ -104,6 +119,11 @@ class ClientModel(Model):
     due_shard = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     open_escalation_id = UnicodeAttribute(null=True)
+    # Version 1.1: the first local date whose windows can be missed (absent: supervision_start, see
+    # services/migrations.py), and the cadence history [{from, checkin_interval_days, program}] (absent: one
+    # entry from supervision_start with the client's program and interval).
+    tracking_from = UnicodeAttribute(null=True)
+    schedule = ListAttribute(of=MapAttribute, null=True)
     # Progress-report facts: "<UTC submitted_at>|<period_start>|<period_end>|<record key>" (domain/progress.py).
     progress_reports = ListAttribute(of=UnicodeAttribute, null=True)
     # Stage-review facts: "<UTC recorded_at>|<stage>|<record key>" (domain/reviews.py).
@@ -154,6 +174,30 @@ class VillageContactModel(Model):
     version = NumberAttribute()
     updated_at = UnicodeAttribute()
     updated_by = UnicodeAttribute()
+
+
+class AreaContactModel(Model):
+    """A Bapas's police contacts for a kecamatan (`polsek`) or a kabupaten/kota (`polres`), by Kemendagri code."""
+
+    Meta = _meta("area-contacts")
+    bapas_id = UnicodeAttribute(hash_key=True)
+    area_code = UnicodeAttribute(range_key=True)  # dotted: "31.74.09" (kecamatan) or "31.74" (kabupaten/kota)
+    area_name = UnicodeAttribute()
+    level = UnicodeAttribute()  # kecamatan | kabupaten
+    polsek = MapAttribute(null=True)  # {name, phone}
+    polres = MapAttribute(null=True)
+    version = NumberAttribute()
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute()
+
+
+class CounterModel(Model):
+    """Conditional counters, e.g. `sms#<bapas_id>#<local date>`: SMS sent outside the Bapas that day."""
+
+    Meta = _meta("counters")
+    counter = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)  # DynamoDB removes a day's counter a few days later
 
 
 class RecordTimeIndex(LocalSecondaryIndex):
@@ -272,22 +316,63 @@ class EscalationModel(Model):
     resolved_index = EscalationResolvedIndex()
 
 
+class NotificationClientIndex(GlobalSecondaryIndex):
+    """Every message sent to or about a client, by creation time (`GET /v1/clients/{id}/messages`)."""
+
+    class Meta(_GsiMeta):
+        index_name = "client-index"
+
+    client_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class NotificationDeferredIndex(GlobalSecondaryIndex):
+    """Sparse: messages held back (night, daily cap) until `send_after`, over a few shards."""
+
+    class Meta:
+        index_name = "deferred-index"
+        projection = IncludeProjection(["kind"])  # the sender reads each message itself, consistently
+
+    deferred_shard = UnicodeAttribute(hash_key=True)
+    send_after = UnicodeAttribute(range_key=True)
+
+
 class NotificationModel(Model):
-    """One recipient of one escalation, with its own delivery status, so a crash resumes without re-sending."""
+    """One outbound message (an SMS or a topic publish) with its own delivery status (services/outbound.py).
+
+    The hash key groups a message with its siblings: an escalation's id for its notifications (one per
+    recipient), or another thread key (`reminder#...`, `verification#...`) for the other kinds. A crash
+    resumes without re-sending: only the holder of a claim (`sending` + `claimed_at`) sends.
+    """
 
     Meta = _meta("notifications")
-    escalation_id = UnicodeAttribute(hash_key=True)
-    recipient = UnicodeAttribute(range_key=True)  # bhabinkamtibmas | officer | coordinator
-    recipient_role = UnicodeAttribute()
+    escalation_id = UnicodeAttribute(hash_key=True)  # the thread: an escalation id, or `<kind>#...`
+    recipient = UnicodeAttribute(range_key=True)  # the recipient's slot in the thread (usually the role)
+    recipient_role = UnicodeAttribute()  # bhabinkamtibmas | polsek | polres | village_office | guarantor | ...
     channel = UnicodeAttribute()  # sms | sns_topic
     to = UnicodeAttribute(null=True)  # E.164 phone or topic ARN; null when there is nobody to send to
-    status = UnicodeAttribute()  # pending | sending | sent | failed | no_contact
+    # pending | sending | sent | failed | no_contact | deferred | cancelled
+    status = UnicodeAttribute()
     claimed_at = UnicodeAttribute(null=True)  # when a worker took it (status sending)
     message_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     attempts = NumberAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # Version 1.1 (absent on older items): what the outbound layer needs to send, hold and list a message.
+    kind = UnicodeAttribute(null=True)  # escalation | reminder | verification
+    client_id = UnicodeAttribute(null=True)
+    bapas_id = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)  # the message exactly as sent (never logged)
+    subject = UnicodeAttribute(null=True)  # topic messages
+    outside = NumberAttribute(null=True)  # 1: the recipient is outside the Bapas (daytime only, counted in the cap)
+    tz = UnicodeAttribute(null=True)  # the recipient's time zone (the village's) for the daytime rule
+    send_after = UnicodeAttribute(null=True)  # deferred until (UTC RFC 3339)
+    deferred_shard = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+
+    client_index = NotificationClientIndex()
+    deferred_index = NotificationDeferredIndex()
 
 
 class TaskBapasIndex(GlobalSecondaryIndex):
@@ -378,8 +463,9 @@ class TransferModel(Model):
     outgoing_index = TransferOutgoingIndex()
 
 
-MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, RecordModel,
-                                   EscalationModel, NotificationModel, TaskModel, TransferModel)
+MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, AreaContactModel,
+                                   CounterModel, RecordModel, EscalationModel, NotificationModel, TaskModel,
+                                   TransferModel)
 
 
 # ----- small codecs every service shares ----------------------------------------------------------------

@@ -16,12 +16,25 @@ class EscalationResolve(Strict):
     notes: LongText | None = None
 
 
+RecipientRole = Literal["bhabinkamtibmas", "polsek", "polres", "village_office", "guarantor", "officer",
+                        "coordinator"]
+MessageStatus = Literal["pending", "sent", "failed", "no_contact", "deferred", "cancelled"]
+
+
 class NotificationOut(Out):
-    recipient_role: Literal["bhabinkamtibmas", "officer", "coordinator"]
+    recipient_role: RecipientRole = Field(description=(
+        "Who was told: three_missed -> bhabinkamtibmas (else the kecamatan's polsek, else the kabupaten/kota's "
+        "polres), village_office, officer (the PK), coordinator; number_inactive -> officer, guarantor, "
+        "village_office (never the police), coordinator only when someone could not be reached"))
     channel: Literal["sms", "sns_topic"]
     to: str | None = Field(description="E.164 phone or the coordinators' topic ARN; null when nobody is on record")
-    status: Literal["pending", "sent", "failed", "no_contact"]
-    error: str | None = Field(description="Why SNS refused it (status failed)")
+    status: MessageStatus = Field(description=(
+        "pending (being sent), sent, failed (SNS refused it), no_contact (nobody on record, or not a mobile "
+        "number), deferred (held until send_after: outside the Bapas at night, or past the Bapas's daily SMS "
+        "cap), cancelled (the episode ended before it was sent)"))
+    text: str | None = Field(description="The message exactly as sent (null without a recipient)")
+    send_after: str | None = Field(description="When a deferred message goes (RFC 3339)")
+    error: str | None = Field(description="Why it was not sent: SNS's refusal, no_contact's or deferred's reason")
     message_id: str | None = Field(description="SNS MessageId (status sent)")
     attempts: int
     updated_at: str

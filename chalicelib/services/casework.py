@@ -46,7 +46,9 @@ def notification_to_api(n: NotificationModel) -> dict[str, Any]:
         "to": n.to,
         # `sending` is a worker's claim: to the reader it is still pending until the outcome is recorded.
         "status": "pending" if n.status == "sending" else n.status,
-        "error": n.error if n.status == "failed" else None,
+        "text": n.text,  # the message exactly as sent (never logged)
+        "send_after": n.send_after if n.status == "deferred" else None,
+        "error": n.error if n.status in ("failed", "no_contact", "cancelled", "deferred") else None,
         "message_id": n.message_id,
         "attempts": int(n.attempts or 0),
         "updated_at": n.updated_at,

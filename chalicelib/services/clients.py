@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -47,14 +47,35 @@ def contacts_of(item: ClientModel) -> list[rules.Contact]:
     return [rules.Contact(f.at, f.kind) for f in map(Fact.parse, item.contacts or [])]
 
 
+def cadence_of(item: ClientModel) -> list[dict[str, Any]]:
+    """The client's cadence history `[{from, checkin_interval_days, program}]`, oldest first (a client from
+    before version 1.1 has one entry: its interval and program from the supervision start)."""
+    entries = [_plain(e) for e in item.schedule or []]
+    if not entries:
+        return [{"from": item.supervision_start, "checkin_interval_days": int(item.checkin_interval_days),
+                 "program": item.program}]
+    return [{"from": e["from"], "checkin_interval_days": int(e["checkin_interval_days"]), "program": e["program"]}
+            for e in entries]
+
+
 def schedule_of(item: ClientModel, tz: str) -> rules.Schedule:
-    return rules.Schedule(start=date.fromisoformat(item.supervision_start),
-                          end=date.fromisoformat(item.supervision_end),
-                          interval_days=int(item.checkin_interval_days), tz=tz)
+    start, end = date.fromisoformat(item.supervision_start), date.fromisoformat(item.supervision_end)
+    cadence = cadence_of(item)
+    # Entries from the start or before it set the first interval; later ones (within the period) are changes.
+    first = [e for e in cadence if date.fromisoformat(e["from"]) <= start]
+    interval = first[-1]["checkin_interval_days"] if first else cadence[0]["checkin_interval_days"]
+    changes = tuple((date.fromisoformat(e["from"]), e["checkin_interval_days"]) for e in cadence
+                    if start < date.fromisoformat(e["from"]) <= end)
+    tracking = date.fromisoformat(item.tracking_from) if item.tracking_from else None
+    if tracking is not None and tracking < start:
+        tracking = None
+    return rules.Schedule(start=start, end=end, interval_days=interval, tz=tz, tracking_from=tracking,
+                          changes=changes)
 
 
-def evaluate_client(item: ClientModel, tz: str, now: datetime) -> rules.Compliance:
-    return rules.evaluate(schedule_of(item, tz), contacts_of(item), now)
+def evaluate_client(item: ClientModel, tz: str, now: datetime,
+                    grace: timedelta = rules.DEFAULT_GRACE) -> rules.Compliance:
+    return rules.evaluate(schedule_of(item, tz), contacts_of(item), now, grace=grace)
 
 
 def progress_of(item: ClientModel, tz: str, now: datetime) -> progress.Status:
@@ -79,21 +100,21 @@ def due_fields(client_id: str, result: rules.Compliance) -> tuple[str | None, st
     """Where the client sits in the due index: re-evaluated by the daily run once `due_at` has passed.
 
     Normally the close of the current window. A client already in an unreachable episode when written
-    (registered with a past supervision start, a period moved back) is due from the episode's start, so the
-    next run escalates it instead of waiting for the current window to close.
+    (a period moved back, a dead number) is due when the episode's grace period ends, so the run escalates
+    it then instead of waiting for the current window to close.
     """
     if result.window_closes_at is None:
         return None, None
     due = result.window_closes_at
-    if result.state is rules.State.UNREACHABLE and result.episode_started_at is not None:
-        due = result.episode_started_at
+    if result.state is rules.State.UNREACHABLE and result.escalation_due_at is not None:
+        due = min(due, result.escalation_due_at)
     return due_shard(client_id), to_rfc3339(due)
 
 
 # ----- representation ------------------------------------------------------------------------------
 
 def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
-    result = evaluate_client(item, tz, now)
+    result = evaluate_client(item, tz, now, grace=BAPAS.grace(item.bapas_id))
     start, end = date.fromisoformat(item.supervision_start), date.fromisoformat(item.supervision_end)
     return {
         "id": item.client_id,

@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -22,6 +22,7 @@ from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import field_error
 
 _connection: Connection | None = None
+DEFAULT_GRACE_HOURS = 48  # the Bapas setting `grace_hours` when it is not set
 
 
 def transaction() -> TransactWrite:
@@ -74,32 +75,45 @@ def audit_entry(p: Principal, entity: str, action: str, now: datetime, fields: l
 
 
 class BapasDirectory:
+    """The Bapas items (full name, time zone, settings), read once per process: operators change them rarely,
+    and a new Lambda process (at the latest the next deployment) sees a change."""
+
     def __init__(self) -> None:
-        self._tz: dict[str, str] = {}
+        self._items: dict[str, BapasModel] = {}
         self._lock = threading.Lock()
 
-    def timezone(self, bapas_id: str) -> str:
-        tz = self.timezone_or_none(bapas_id)
-        if tz is None:
+    def info_or_none(self, bapas_id: str) -> BapasModel | None:
+        with self._lock:
+            item = self._items.get(bapas_id)
+        if item is None:
+            item = get_or_none(BapasModel, bapas_id)
+            if item is None:
+                return None
+            with self._lock:
+                self._items[bapas_id] = item
+        return item
+
+    def info(self, bapas_id: str) -> BapasModel:
+        item = self.info_or_none(bapas_id)
+        if item is None:
             raise field_error("bapas_id", "is not a registered Bapas")
-        return tz
+        return item
+
+    def timezone(self, bapas_id: str) -> str:
+        return str(self.info(bapas_id).timezone)
 
     def timezone_or_none(self, bapas_id: str) -> str | None:
         """The Bapas's time zone; None when no such Bapas is registered (an admin may name any)."""
-        with self._lock:
-            tz = self._tz.get(bapas_id)
-        if tz is None:
-            bapas = get_or_none(BapasModel, bapas_id)
-            if bapas is None:
-                return None
-            tz = bapas.timezone
-            with self._lock:
-                self._tz[bapas_id] = tz
-        return tz
+        item = self.info_or_none(bapas_id)
+        return None if item is None else str(item.timezone)
+
+    def grace(self, bapas_id: str) -> timedelta:
+        hours = self.info(bapas_id).grace_hours
+        return timedelta(hours=float(hours) if hours is not None else DEFAULT_GRACE_HOURS)
 
     def clear(self) -> None:
         with self._lock:
-            self._tz.clear()
+            self._items.clear()
 
 
 BAPAS = BapasDirectory()

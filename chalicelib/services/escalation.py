@@ -1,23 +1,31 @@
-"""The daily escalation run and its SQS worker: no unreachable client slips away unnoticed.
+"""The escalation run and its SQS worker: no unreachable client slips away unnoticed, and nobody is told
+about a client too early, at night, or for the wrong reason.
 
-`run` (the scheduled function, 01:00 WIB) reads only clients whose contact window has closed, from the
-`due-index` GSI shards (never a Scan), evaluates each with the rules module, enqueues one SQS message for
-each client in an unreachable episode that is not escalated yet, and moves the client's `due_at` to the
-close of its current window (conditionally, so a concurrent run does no harm).
+`run` (the scheduled function, hourly so that 08:00 comes in WIB, WITA and WIT) reads only clients whose
+`due_at` has passed, from the `due-index` GSI shards (never a Scan), evaluates each with the rules module
+(the Bapas's `grace_hours` included), enqueues one SQS message for each client whose unreachable episode has
+lasted the grace period and is not escalated yet, and moves the client's `due_at` to the next instant that
+can change its state (the close of its current window, or the end of the grace period), conditionally, so a
+concurrent run does no harm. It then releases the messages held back for the night or the daily cap whose
+time has come (`outbound.due_deferred`): one resume message per escalation.
 
 `handle_batch` (the worker, Powertools batch processing with per-item failures) opens the escalation in
 one transaction -- the escalation (id uuid5 of client and episode start, created only if absent), one
-notification record per recipient, the PK's home-visit task, the client's `open_escalation_id` and the
-audit entries -- and sends the notifications, each marked `sent` (or `failed`) as soon as SNS answers.
-A notification is sent only by the worker holding its claim (`sending` + `claimed_at`): the opening
-transaction is the first claim; a redelivered message takes `pending` ones, or a dead worker's claim once
-it is older than `CLAIM_STALE_AFTER`, with a conditional update. So retries, re-runs and two runs at once
-send every notification once; the one window for a duplicate is a worker killed between SNS accepting a
-message and the `sent` mark.
+message record per recipient of the ladder (services/outbound.py), the PK's home-visit task, the client's
+`open_escalation_id` and the audit entries -- and sends the messages through the outbound layer. Recipients
+by reason: `three_missed` -> the Bhabinkamtibmas (else the kecamatan's Polsek, else the kabupaten's Polres),
+the village office, the PK and the coordinators' topic; `number_inactive` -> the PK, the guarantor (a
+mobile number only) and the village office, never the police (the coordinators are told when someone could
+not be reached). A held message is sent only while the episode lasts: once the client has made a counted
+contact, or the escalation is resolved, what is still held is `cancelled`.
+
+Exactly once: the opening transaction can succeed once and creates the messages already claimed; a
+redelivered message, a second run or a resume takes only what it can claim (services/outbound.py).
 
 DynamoDB requests: the run makes one Query per shard page and one UpdateItem per due client; opening an
-escalation costs two GetItems (client, village contacts), one TransactWriteItems and one UpdateItem per
-notification sent.
+escalation costs two GetItems (client, village contacts; one or two more for the area contacts only when
+the village has no Bhabinkamtibmas), one TransactWriteItems, one UpdateItem per message sent and one for
+each SMS outside the Bapas (the daily cap's counter).
 
 Logs carry ids, counts and error codes only: never names, phone numbers or message texts.
 """
@@ -31,42 +39,42 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.adapters.aws import client as aws_client
-from chalicelib.adapters.aws_errors import SNS_TRANSIENT_CODES
 from chalicelib.adapters.directory import DIRECTORY
 from chalicelib.adapters.tables import ClientModel, EscalationModel, NotificationModel, TaskModel, get_or_none, plain
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain import compliance as rules
-from chalicelib.domain import notices, workdays
+from chalicelib.domain import daytime, notices, workdays
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
 from chalicelib.errors import Problem
 from chalicelib.obs import logger, metrics
+from chalicelib.services import outbound
 from chalicelib.services.clients import contacts_of, due_shard, evaluate_client
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
-from chalicelib.services.villages import get_contacts
+from chalicelib.services.villages import police_contact, village_contacts
 
 if TYPE_CHECKING:  # the batch utilities import asyncio (~100 ms): loaded by the worker only, on first use
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 # Fixed namespace: escalation and task ids are derived, never random, so every run agrees on them.
 NAMESPACE = uuid.UUID("6f1c2d9e-4b7a-5c3e-9a81-0d2f5e7b4c10")
-RECIPIENTS = ("bhabinkamtibmas", "officer", "coordinator")  # also the order they are sent in
-# A claim older than this is a dead worker's: longer than the worker's Lambda timeout (<= the queue's 120 s
-# visibility timeout), so a live worker's claim is never taken over; short enough for SQS redeliveries
-# (every 120 s, 5 receives before the DLQ) to finish the job.
-CLAIM_STALE_AFTER = timedelta(minutes=3)
+POLICE = ("bhabinkamtibmas", "polsek", "polres")
+# Every recipient role of the ladder, also the order they are sent and listed in.
+RECIPIENTS = (*POLICE, "village_office", "guarantor", "officer", "coordinator")
+OUTSIDE = {*POLICE, "village_office", "guarantor"}  # outside the Bapas: daytime only, counted in the cap
+CLAIM_STALE_AFTER = outbound.CLAIM_STALE_AFTER
 TASK_DUE_DAYS = 3  # the home visit is due this many working days (domain/workdays.py) after the escalation opens
-SENDER_ID = "PANTAU"
 SQS_BATCH = 10
 STOP_WHEN_MS_LEFT = 30_000
 SYSTEM = "system"
+# A run replayed at another instant (`make invoke fn=escalate_unreachable time=...`) is judged at that instant;
+# a message handled within this long after its run's instant is judged at the present.
+LIVE_WITHIN = timedelta(hours=1)
 
 
 def escalation_id_for(client_id: str, episode_started_at: datetime) -> str:
@@ -78,7 +86,7 @@ def task_id_for(escalation_id: str) -> str:
 
 
 def reason_of(result: rules.Compliance) -> str:
-    return "three_missed" if result.consecutive_missed >= 3 else "number_inactive"
+    return result.reason or ("three_missed" if result.consecutive_missed >= 3 else "number_inactive")
 
 
 def _system(bapas_id: str) -> Principal:
@@ -99,6 +107,10 @@ class _Decision:
     shard: str | None
     due_at: str | None
     message: dict[str, str] | None
+
+
+def _evaluate(item: ClientModel, as_of: datetime) -> rules.Compliance:
+    return evaluate_client(item, BAPAS.timezone(item.bapas_id), as_of, grace=BAPAS.grace(item.bapas_id))
 
 
 def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
@@ -125,9 +137,11 @@ def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None) -> dict[
         if stopped_early:
             break
     _flush(batch, stats)
+    if not stopped_early:
+        _release_deferred(as_of, stats)
     summary = {"as_of": stamp, "stopped_early": stopped_early,
-               **{k: stats[k] for k in ("due", "unreachable", "enqueued", "already_escalated", "moved", "ended",
-                                        "moved_by_other", "enqueue_failed", "errors")}}
+               **{k: stats[k] for k in ("due", "unreachable", "in_grace", "enqueued", "already_escalated", "moved",
+                                        "ended", "moved_by_other", "enqueue_failed", "errors", "released")}}
     logger.info("escalation run", extra=summary)
     metrics.add_metric(name="DueClients", unit=MetricUnit.Count, value=stats["due"])
     metrics.add_metric(name="EscalationsEnqueued", unit=MetricUnit.Count, value=stats["enqueued"])
@@ -137,19 +151,23 @@ def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None) -> dict[
 
 
 def _decide(item: ClientModel, as_of: datetime, stats: Counter[str]) -> _Decision:
-    result = evaluate_client(item, BAPAS.timezone(item.bapas_id), as_of)
-    # Next due when the current window closes (the run itself handles an episode already open).
+    result = _evaluate(item, as_of)
+    # Next due when the current window closes, or when the grace period of an episode ends.
     shard = due_shard(item.client_id) if result.window_closes_at is not None else None
-    due_at = to_rfc3339(result.window_closes_at)
+    next_due = result.window_closes_at
     message = None
     if result.state is rules.State.UNREACHABLE and result.episode_started_at is not None:
         stats["unreachable"] += 1
+        assert result.escalation_due_at is not None
         if item.open_escalation_id == escalation_id_for(item.client_id, result.episode_started_at):
             stats["already_escalated"] += 1
+        elif as_of < result.escalation_due_at:
+            stats["in_grace"] += 1  # offline records may still end it: look again when the grace period ends
+            next_due = min(next_due, result.escalation_due_at) if next_due else result.escalation_due_at
         else:
             message = {"client_id": item.client_id, "episode_started_at": to_rfc3339(result.episode_started_at),
                        "as_of": to_rfc3339(as_of)}
-    return _Decision(item, shard, due_at, message)
+    return _Decision(item, shard, to_rfc3339(next_due), message)
 
 
 def _flush(batch: list[_Decision], stats: Counter[str]) -> None:
@@ -172,6 +190,28 @@ def _flush(batch: list[_Decision], stats: Counter[str]) -> None:
         if str(i) in failed:
             continue  # keep it due: the next run tries again
         _move_due(d, stats)
+
+
+def _release_deferred(as_of: datetime, stats: Counter[str]) -> None:
+    """Hand what was held back (night, daily cap) and is due now to the worker: one resume message per
+    escalation, one per held message of another kind (a reminder, a verification code)."""
+    bodies: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    stamp = to_rfc3339(as_of)
+    for thread, recipient, kind in outbound.due_deferred(as_of):
+        if kind in (None, "escalation"):
+            if thread not in seen:
+                seen.add(thread)
+                bodies.append({"escalation_id": thread, "as_of": stamp})
+        else:
+            bodies.append({"held": [thread, recipient], "as_of": stamp})
+    for i in range(0, len(bodies), SQS_BATCH):
+        chunk = bodies[i:i + SQS_BATCH]
+        entries = [{"Id": str(j), "MessageBody": json.dumps(b, separators=(",", ":"))} for j, b in enumerate(chunk)]
+        response = aws_client("sqs").send_message_batch(QueueUrl=settings().escalation_queue_url, Entries=entries)
+        failed = len(response.get("Failed", []))
+        stats["released"] += len(chunk) - failed
+        stats["enqueue_failed"] += failed  # still deferred and due: the next run releases them
 
 
 def _move_due(d: _Decision, stats: Counter[str]) -> None:
@@ -199,13 +239,25 @@ class RetryLater(Exception):
 
 @dataclass(frozen=True)
 class EscalationMessage:
-    client_id: str
-    episode_started_at: datetime
+    """Open (and send) the escalation of a client's episode; or resume one (`escalation_id`): send what it
+    held back and is due now; or send one held message of another kind (`held`: thread and recipient)."""
+
+    client_id: str | None
+    episode_started_at: datetime | None
     as_of: datetime
+    escalation_id: str | None = None
+    held: tuple[str, str] | None = None
 
     @classmethod
     def parse(cls, body: str) -> EscalationMessage:
         data = json.loads(body)
+        if isinstance(data, dict) and set(data) == {"escalation_id", "as_of"}:
+            return cls(None, None, parse_rfc3339(data["as_of"]), str(uuid.UUID(data["escalation_id"])))
+        if isinstance(data, dict) and set(data) == {"held", "as_of"}:
+            thread, recipient = data["held"]
+            if not isinstance(thread, str) or not isinstance(recipient, str):
+                raise ValueError("not a held message")
+            return cls(None, None, parse_rfc3339(data["as_of"]), held=(thread, recipient))
         if not isinstance(data, dict) or set(data) != {"client_id", "episode_started_at", "as_of"}:
             raise ValueError("not an escalation message")
         return cls(str(uuid.UUID(data["client_id"])), parse_rfc3339(data["episode_started_at"]),
@@ -234,140 +286,273 @@ def _handle_record(record: SQSRecord) -> str:
     return process(message, message_id=record.message_id)
 
 
+def clock_for(as_of: datetime) -> datetime:
+    """The instant the daytime rule and the daily cap are judged at: the run's own instant, or now when the
+    message is being handled up to LIVE_WITHIN after it (a queue delay never sends after 18:00)."""
+    now = now_utc()
+    return now if as_of <= now <= as_of + LIVE_WITHIN else as_of
+
+
 def process(message: EscalationMessage, message_id: str = "-") -> str:
-    """Open the escalation of this episode if it is due and not open yet; send what is still pending."""
+    """Open the escalation of this episode if it is due and not open yet; send what is still to send."""
+    clock = clock_for(message.as_of)
+    if message.escalation_id is not None:
+        return _resume(message.escalation_id, clock)
+    if message.held is not None:
+        record = _get(NotificationModel, *message.held)
+        if record is None:
+            return "message_missing"
+        return outbound.RESUMERS.get(record.kind or "", outbound.resume)(record, clock)
+    assert message.client_id is not None and message.episode_started_at is not None
     item = _get(ClientModel, message.client_id)
     if item is None:
         logger.warning("escalation for a missing client", extra={"client_id": message.client_id})
         return "client_missing"
     escalation_id = escalation_id_for(item.client_id, message.episode_started_at)
     if item.open_escalation_id != escalation_id:  # set in the transaction that opens it
-        opened = _open(item, message, escalation_id, message_id)
+        opened = _open(item, message, escalation_id, message_id, clock)
         if opened is None:
             return "not_opened"
         if opened is not _EXISTS:
-            return _send_pending(*opened)
+            return _send(opened[0], item, opened[1], clock)
     escalation = _get(EscalationModel, escalation_id)
     if escalation is None:  # pragma: no cover - the client points only at escalations that exist
         logger.error("open escalation missing", extra={"escalation_id": escalation_id})
         return "escalation_missing"
-    return _send_pending(escalation, item, None)
+    return _send(escalation, item, None, clock)
+
+
+def _resume(escalation_id: str, clock: datetime) -> str:
+    escalation = _get(EscalationModel, escalation_id)
+    if escalation is None:
+        logger.warning("resume of a missing escalation", extra={"escalation_id": escalation_id})
+        return "escalation_missing"
+    item = _get(ClientModel, escalation.client_id)
+    return _send(escalation, item, None, clock)
 
 
 def _get(model: Any, *key: str) -> Any:
     return get_or_none(model, *key, consistent_read=True)
 
 
-@dataclass
-class _SendContext:
-    facts: notices.NoticeFacts
-    notifications: list[NotificationModel]
-
-
 _EXISTS: Any = object()  # `_open` found the escalation already there
 
 
-def _open(item: ClientModel, message: EscalationMessage, escalation_id: str,
-          message_id: str) -> tuple[EscalationModel, ClientModel, _SendContext] | Any | None:
+# ----- opening: named steps ---------------------------------------------------------------------------
+
+def _open(item: ClientModel, message: EscalationMessage, escalation_id: str, message_id: str,
+          clock: datetime) -> tuple[EscalationModel, list[NotificationModel]] | Any | None:
     """Open the escalation in one transaction; None if it must not be opened, _EXISTS if it already is.
 
-    The notifications are created already claimed (`sending`) by this worker, which sends them next: the
+    The messages are created already claimed (`sending`) by this worker, which sends them next: the
     transaction that can succeed only once is the claim, so the first delivery needs no extra write.
     """
-    tz = BAPAS.timezone(item.bapas_id)
-    result = evaluate_client(item, tz, message.as_of)
+    result = _still_due(item, message)
+    if result is None:
+        return None
+    previous = _previous_episode(item, escalation_id)
+    if previous is _EXISTS:
+        return None
+    now = now_utc()
+    escalation, task = _records(item, result, message, escalation_id, now)
+    messages = _notifications(item, escalation, task, clock, now)
+    audits = _audits(item, escalation_id, message_id, now)
+    try:
+        _commit(item, escalation, task, messages, audits, previous)
+    except TransactWriteError as exc:
+        if not condition_failed(exc):
+            raise  # TransactionConflict and the like: SQS delivers the message again
+        logger.info("escalation opened concurrently", extra={"escalation_id": escalation_id})
+        return _EXISTS
+    logger.info("escalation opened", extra={
+        "escalation_id": escalation_id, "client_id": item.client_id, "reason": escalation.reason,
+        "bapas_id": item.bapas_id, "no_contact": sum(n.status == "no_contact" for n in messages),
+        "deferred": sum(n.status == "deferred" for n in messages)})
+    metrics.add_metric(name="EscalationsOpened", unit=MetricUnit.Count, value=1)
+    return escalation, messages
+
+
+def _still_due(item: ClientModel, message: EscalationMessage) -> rules.Compliance | None:
+    """The client's compliance if this episode is still on and its grace period is over, else None."""
+    assert message.episode_started_at is not None
+    result = _evaluate(item, message.as_of)
     if result.state is not rules.State.UNREACHABLE or result.episode_started_at != message.episode_started_at:
         logger.info("escalation message is stale", extra={"client_id": item.client_id})
+        return None
+    if result.escalation_due_at is None or message.as_of < result.escalation_due_at:
+        logger.info("escalation still in its grace period", extra={"client_id": item.client_id})
         return None
     if _first_counted_after(item, message.episode_started_at) is not None:
         logger.info("episode ended before the worker ran", extra={"client_id": item.client_id})
         return None
-    ended_previous: tuple[EscalationModel, datetime] | None = None
-    if item.open_escalation_id and item.open_escalation_id != escalation_id:
-        previous = _get(EscalationModel, item.open_escalation_id)
-        if previous is not None:
-            ended_at = _first_counted_after(item, parse_rfc3339(previous.episode_started_at))
-            if ended_at is None:
-                # Same absence, computed start moved (e.g. a late offline record): it is escalated already.
-                logger.info("episode already escalated", extra={"client_id": item.client_id,
-                                                                "escalation_id": previous.escalation_id})
-                return None
-            if previous.episode_ended_at is None:
-                ended_previous = (previous, ended_at)
+    return result
 
-    now = now_utc()
+
+def _previous_episode(item: ClientModel, escalation_id: str) -> tuple[EscalationModel, datetime] | Any | None:
+    """The client's previous escalation to mark ended, None, or _EXISTS when this absence is escalated already
+    (same absence, computed start moved, e.g. by a late offline record)."""
+    if not item.open_escalation_id or item.open_escalation_id == escalation_id:
+        return None
+    previous = _get(EscalationModel, item.open_escalation_id)
+    if previous is None:
+        return None
+    ended_at = _first_counted_after(item, parse_rfc3339(previous.episode_started_at))
+    if ended_at is None:
+        logger.info("episode already escalated", extra={"client_id": item.client_id,
+                                                        "escalation_id": previous.escalation_id})
+        return _EXISTS
+    return (previous, ended_at) if previous.episode_ended_at is None else None
+
+
+def _records(item: ClientModel, result: rules.Compliance, message: EscalationMessage, escalation_id: str,
+             now: datetime) -> tuple[EscalationModel, TaskModel]:
+    assert message.episode_started_at is not None
     opened_at = to_rfc3339(now)
-    task_due = task_due_date(now, tz)
-    village = get_contacts(item.bapas_id, item.village_code)
-    officer = DIRECTORY.officer(item.officer)
-    bhabin = village.bhabinkamtibmas.as_dict() if village is not None else {}
-    topic = settings().coordinators_topic_arn or None
-    reason = reason_of(result)
+    tz = BAPAS.timezone(item.bapas_id)
+    task_id = task_id_for(escalation_id)
     escalation = EscalationModel(
         escalation_id, client_id=item.client_id, bapas_id=item.bapas_id, officer=item.officer,
         officer_key=item.officer_key, village_code=item.village_code, village_name=_village_name(item),
-        reason=reason, episode_started_at=to_rfc3339(message.episode_started_at), opened_at=opened_at,
+        reason=reason_of(result), episode_started_at=to_rfc3339(message.episode_started_at), opened_at=opened_at,
         consecutive_missed=result.consecutive_missed, state="open", state_opened=f"open#{opened_at}#{escalation_id}",
-        task_id=task_id_for(escalation_id), version=1,
+        task_id=task_id, version=1,
     )
-    targets = {
-        "bhabinkamtibmas": ("sms", bhabin.get("phone")),
-        "officer": ("sms", officer.phone if officer is not None else None),
-        "coordinator": ("sns_topic", topic),
-    }
-    notifications = [
-        NotificationModel(escalation_id, role, recipient_role=role, channel=channel, to=to,
-                          status="sending" if to else "no_contact", claimed_at=opened_at if to else None,
-                          attempts=1 if to else 0, created_at=opened_at, updated_at=opened_at)
-        for role, (channel, to) in targets.items()
-    ]
-    task_id = task_id_for(escalation_id)
-    due = task_due.isoformat()
+    due = task_due_date(now, tz).isoformat()
     task = TaskModel(task_id, kind="home_visit", client_id=item.client_id, escalation_id=escalation_id,
                      bapas_id=item.bapas_id, officer=item.officer, officer_key=item.officer_key,
                      village_code=item.village_code, due_date=due, state="open", state_due=f"open#{due}#{task_id}",
                      created_at=opened_at, version=1)
+    return escalation, task
+
+
+@dataclass(frozen=True)
+class Recipient:
+    role: str
+    name: str | None
+    phone: str | None
+
+
+def ladder(item: ClientModel, reason: str) -> list[Recipient]:
+    """Who is told, by reason (the PK and the coordinators' topic are added by the caller).
+
+    `three_missed`: the police (the village's Bhabinkamtibmas, else its kecamatan's Polsek, else its
+    kabupaten/kota's Polres; `bhabinkamtibmas` without a phone when none is known) and the village office.
+    `number_inactive`: the guarantor (when one has a phone) and the village office; never the police.
+    """
+    village = village_contacts(item.bapas_id, item.village_code)
+    office = village.village_office.as_dict() if village is not None and village.village_office else {}
+    out: list[Recipient] = []
+    if reason == "three_missed":
+        role, name, phone = police_contact(item.bapas_id, item.village_code, village)
+        out.append(Recipient(role, name, phone))
+    else:
+        guarantor = _guarantor(item)
+        if guarantor is not None:
+            out.append(guarantor)
+    out.append(Recipient("village_office", office.get("name"), office.get("phone")))
+    return out
+
+
+def _guarantor(item: ClientModel) -> Recipient | None:
+    """The guarantor with a phone, a mobile one first (a landline is kept for calls but never sent an SMS)."""
+    from chalicelib.domain.phones import is_mobile
+
+    phones = [p.as_dict() if hasattr(p, "as_dict") else dict(p) for p in item.phones or []]
+    guarantors = [p for p in phones if p.get("owner") == "guarantor" and p.get("number")]
+    if not guarantors:
+        return None
+    guarantors.sort(key=lambda p: 0 if _mobile(p["number"], is_mobile) else 1)
+    first = guarantors[0]
+    return Recipient("guarantor", first.get("name"), first["number"])
+
+
+def _mobile(number: str, is_mobile: Any) -> bool:
+    try:
+        return bool(is_mobile(number))
+    except Exception:
+        return False
+
+
+def reply_url(escalation_id: str, role: str) -> str | None:
+    """The reply link for a village recipient (village12 wires the reply tokens in here); None: no link."""
+    return None
+
+
+def _notifications(item: ClientModel, escalation: EscalationModel, task: TaskModel, clock: datetime,
+                   now: datetime) -> list[NotificationModel]:
+    """One message record per recipient, each with its text and first status (outbound.prepare)."""
+    reason = escalation.reason
+    village_tz = _village_tz(item)
+    officer = DIRECTORY.officer(item.officer)
+    others = ladder(item, reason)
+    police = next((r for r in others if r.role in POLICE), None)
+    guarantor = next((r for r in others if r.role == "guarantor"), None)
+    facts = _facts(escalation, item, officer, task, police, guarantor)
+    base = {"thread": escalation.escalation_id, "kind": "escalation", "client_id": item.client_id,
+            "bapas_id": item.bapas_id}
+    records = []
+    for r in others:
+        text = notices.compose(r.role, facts, r.name, reply_url(escalation.escalation_id, r.role)) if r.phone else None
+        records.append(outbound.prepare(outbound.Outgoing(
+            recipient=r.role, recipient_role=r.role, channel="sms", to=r.phone, text=text, outside=True,
+            tz=village_tz, **base), clock))
+    officer_phone = officer.phone if officer is not None else None
+    records.append(outbound.prepare(outbound.Outgoing(
+        recipient="officer", recipient_role="officer", channel="sms", to=officer_phone,
+        text=notices.officer_sms(facts) if officer_phone else None, outside=False,
+        tz=BAPAS.timezone(item.bapas_id), **base), clock))
+    topic = settings().coordinators_topic_arn or None
+    someone_missing = any(n.status == "no_contact" for n in records)
+    if reason == "three_missed" or someone_missing:
+        statuses = {n.recipient_role: n.status for n in records}
+        records.append(outbound.prepare(outbound.Outgoing(
+            recipient="coordinator", recipient_role="coordinator", channel="sns_topic", to=topic,
+            text=notices.coordinator_message(facts, item.client_id, statuses),
+            subject=notices.coordinator_subject(facts), outside=False, tz=BAPAS.timezone(item.bapas_id), **base),
+            clock))
+    for n in records:  # the clock may be a replayed instant; the records say when they were made
+        n.created_at = n.updated_at = to_rfc3339(now)
+    return records
+
+
+def _audits(item: ClientModel, escalation_id: str, message_id: str, now: datetime) -> list[Any]:
     system = _system(item.bapas_id)
     audits = [audit_entry(system, f"escalation#{escalation_id}", "escalation.open", now,
                           ["state", "notifications", "task"], 1),
               audit_entry(system, f"client#{item.client_id}", "client.escalate", now, ["open_escalation_id"])]
     for entry in audits:
         entry.request_id = message_id
-    try:
-        with transaction() as tx:
-            tx.save(escalation, condition=EscalationModel.escalation_id.does_not_exist())
-            for n in notifications:
-                tx.save(n, condition=NotificationModel.escalation_id.does_not_exist())
-            tx.save(task, condition=TaskModel.task_id.does_not_exist())
-            tx.update(ClientModel(item.client_id), actions=[ClientModel.open_escalation_id.set(escalation_id)],
-                      condition=ClientModel.client_id.exists())
-            if ended_previous is not None:
-                tx.update(EscalationModel(ended_previous[0].escalation_id),
-                          actions=[EscalationModel.episode_ended_at.set(to_rfc3339(ended_previous[1]))],
-                          condition=EscalationModel.escalation_id.exists())
-            for entry in audits:
-                tx.save(entry)
-    except TransactWriteError as exc:
-        if not condition_failed(exc):
-            raise  # TransactionConflict and the like: SQS delivers the message again
-        logger.info("escalation opened concurrently", extra={"escalation_id": escalation_id})
-        return _EXISTS
-    logger.info("escalation opened", extra={"escalation_id": escalation_id, "client_id": item.client_id,
-                                            "reason": reason, "bapas_id": item.bapas_id,
-                                            "no_contact": sum(n.status == "no_contact" for n in notifications)})
-    metrics.add_metric(name="EscalationsOpened", unit=MetricUnit.Count, value=1)
-    facts = _facts(escalation, item, officer, bhabin, task_due)
-    return escalation, item, _SendContext(facts, notifications)
+    return audits
+
+
+def _commit(item: ClientModel, escalation: EscalationModel, task: TaskModel, messages: list[NotificationModel],
+            audits: list[Any], previous: tuple[EscalationModel, datetime] | None) -> None:
+    with transaction() as tx:
+        tx.save(escalation, condition=EscalationModel.escalation_id.does_not_exist())
+        for n in messages:
+            tx.save(n, condition=NotificationModel.escalation_id.does_not_exist())
+        tx.save(task, condition=TaskModel.task_id.does_not_exist())
+        tx.update(ClientModel(item.client_id), actions=[ClientModel.open_escalation_id.set(escalation.escalation_id)],
+                  condition=ClientModel.client_id.exists())
+        if previous is not None:
+            tx.update(EscalationModel(previous[0].escalation_id),
+                      actions=[EscalationModel.episode_ended_at.set(to_rfc3339(previous[1]))],
+                      condition=EscalationModel.escalation_id.exists())
+        for entry in audits:
+            tx.save(entry)
 
 
 def task_due_date(opened_at: datetime, tz: str) -> date:
     """The home visit's due date: TASK_DUE_DAYS working days after the local date the escalation opened (a PK
     is not expected to visit on a weekend, a national holiday or a cuti bersama)."""
-    return workdays.add_working_days(_local_date(opened_at, tz), TASK_DUE_DAYS)
+    return workdays.add_working_days(daytime.local_date(opened_at, tz), TASK_DUE_DAYS)
 
 
-def _local_date(t: datetime, tz: str) -> date:
-    return t.astimezone(ZoneInfo(tz)).date()
+def _village_tz(item: ClientModel) -> str:
+    try:
+        return daytime.zone_of_code(item.village_code)
+    except ValueError:
+        return BAPAS.timezone(item.bapas_id)
 
 
 def _village_name(item: ClientModel) -> str:
@@ -375,47 +560,54 @@ def _village_name(item: ClientModel) -> str:
     return str(address.get("village_name") or item.village_code)
 
 
-def _facts(escalation: EscalationModel, item: ClientModel, officer: Any, bhabin: dict[str, Any],
-           task_due: date) -> notices.NoticeFacts:
+def _facts(escalation: EscalationModel, item: ClientModel, officer: Any, task: TaskModel,
+           police: Recipient | None, guarantor: Recipient | None) -> notices.NoticeFacts:
+    address = plain(item.address or {})
     return notices.NoticeFacts(
-        escalation_id=escalation.escalation_id, client_name=item.name, village_name=_village_name(item),
+        escalation_id=escalation.escalation_id, reason=escalation.reason,
+        bapas_name=str(BAPAS.info(item.bapas_id).name), client_name=item.name, village_code=item.village_code,
+        village_name=_village_name(item), rt_rw=notices.rt_rw_of(address.get("text")),
         officer_name=officer.name if officer is not None else item.officer,
-        officer_phone=officer.phone if officer is not None else None,
-        bhabin_name=bhabin.get("name"), bhabin_phone=bhabin.get("phone"), reason=escalation.reason,
-        task_due=task_due,
+        officer_phone=officer.phone if officer is not None else None, task_due=date.fromisoformat(task.due_date),
+        police_role=police.role if police else None, police_name=police.name if police else None,
+        police_phone=police.phone if police else None, guarantor_name=guarantor.name if guarantor else None,
+        guarantor_phone=guarantor.phone if guarantor else None,
     )
 
 
-def _facts_for_resume(escalation: EscalationModel, item: ClientModel) -> notices.NoticeFacts:
-    village = get_contacts(escalation.bapas_id, escalation.village_code)
-    bhabin = village.bhabinkamtibmas.as_dict() if village is not None else {}
-    tz = BAPAS.timezone(escalation.bapas_id)
-    task_due = task_due_date(parse_rfc3339(escalation.opened_at), tz)
-    return _facts(escalation, item, DIRECTORY.officer(escalation.officer), bhabin, task_due)
+# ----- sending ----------------------------------------------------------------------------------------
+
+def _episode_over(escalation: EscalationModel, item: ClientModel | None) -> bool:
+    """True once nothing more should be sent about this episode: resolved, or a counted contact since."""
+    if escalation.state != "open" or item is None:
+        return True
+    return _first_counted_after(item, parse_rfc3339(escalation.episode_started_at)) is not None
 
 
-# ----- sending --------------------------------------------------------------------------------------
-
-def _send_pending(escalation: EscalationModel, item: ClientModel, ctx: _SendContext | None) -> str:
+def _send(escalation: EscalationModel, item: ClientModel | None, fresh: list[NotificationModel] | None,
+          clock: datetime) -> str:
+    """Send every message of the escalation this worker can claim and whose time has come."""
     eid = escalation.escalation_id
-    notifications = ctx.notifications if ctx is not None else \
-        list(NotificationModel.query(eid, consistent_read=True))
-    notifications.sort(key=lambda n: RECIPIENTS.index(n.recipient) if n.recipient in RECIPIENTS else 99)
-    facts = ctx.facts if ctx is not None else None
-    unfinished = 0
-    sent = 0
-    status_of: dict[str, str] = {n.recipient: n.status for n in notifications}
-    for n in notifications:
-        if n.status in ("sent", "failed", "no_contact"):
+    records = fresh if fresh is not None else list(NotificationModel.query(eid, consistent_read=True))
+    order = {r: i for i, r in enumerate(RECIPIENTS)}
+    records.sort(key=lambda n: order.get(n.recipient, 99))
+    over = fresh is None and _episode_over(escalation, item)
+    unfinished = sent = 0
+    for n in records:
+        if n.status in outbound.FINAL:
             continue
-        claimed_by_opening = ctx is not None and n.status == "sending"
-        if not claimed_by_opening and not _claim(n, now_utc()):
-            unfinished += 1  # another worker holds it; this message comes back until it is settled
+        if over:
+            if outbound.cancel(n, now_utc(), "the episode ended before it was sent"):
+                logger.info("message cancelled", extra={"escalation_id": eid, "recipient": n.recipient})
             continue
-        if facts is None:
-            facts = _facts_for_resume(escalation, item)
-        outcome = _deliver(n, facts, eid, item.client_id, status_of.get("bhabinkamtibmas", "pending"))
-        status_of[n.recipient] = outcome
+        claimed_by_opening = fresh is not None and n.status == "sending"
+        if not claimed_by_opening:
+            if not outbound.claimable(n, clock):
+                continue  # held back until its time (night, daily cap): a later run releases it
+            if not outbound.claim(n, clock):
+                unfinished += 1  # another worker holds it; this message comes back until it is settled
+                continue
+        outcome = outbound.send(n, clock)
         if outcome == "sent":
             sent += 1
         elif outcome == "pending":
@@ -423,83 +615,3 @@ def _send_pending(escalation: EscalationModel, item: ClientModel, ctx: _SendCont
     if unfinished:
         raise RetryLater(f"{unfinished} notification(s) of {eid} not settled yet")
     return f"sent {sent}"
-
-
-def _claim(n: NotificationModel, now: datetime) -> bool:
-    """pending -> sending (or re-take a `sending` left by a worker that died more than CLAIM_STALE_AFTER ago)."""
-    stamp = to_rfc3339(now)
-    stale = to_rfc3339(now - CLAIM_STALE_AFTER)
-    condition = (NotificationModel.status == "pending") | \
-        ((NotificationModel.status == "sending") & (NotificationModel.claimed_at < stale))
-    try:
-        n.update(actions=[NotificationModel.status.set("sending"), NotificationModel.claimed_at.set(stamp),
-                          NotificationModel.attempts.add(1), NotificationModel.updated_at.set(stamp)],
-                 condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
-
-
-def _deliver(n: NotificationModel, facts: notices.NoticeFacts, eid: str, client_id: str, bhabin_status: str) -> str:
-    """Send one claimed notification and record the outcome: `sent`, `failed` (rejected) or `pending` (retry)."""
-    sns = aws_client("sns")
-    try:
-        if n.channel == "sns_topic":
-            response = sns.publish(TopicArn=n.to, Subject=notices.coordinator_subject(facts),
-                                   Message=notices.coordinator_message(facts, client_id, _status_text(bhabin_status)))
-        else:
-            compose = notices.bhabinkamtibmas_sms if n.recipient == "bhabinkamtibmas" else notices.officer_sms
-            text = compose(facts)
-            response = sns.publish(PhoneNumber=n.to, Message=text, MessageAttributes={
-                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
-                "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": SENDER_ID},
-            })
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "") or "Unknown"
-        if code in SNS_TRANSIENT_CODES:
-            _settle(n, "pending", error=f"{code} (will retry)")
-            logger.warning("notification deferred", extra={"escalation_id": eid, "recipient": n.recipient,
-                                                            "aws_code": code})
-            return "pending"
-        _settle(n, "failed", error=f"{code}: {error.get('Message', '')}"[:500])
-        logger.warning("notification failed", extra={"escalation_id": eid, "recipient": n.recipient,
-                                                      "aws_code": code})
-        metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
-        return "failed"
-    except BotoCoreError as exc:
-        _settle(n, "pending", error=f"{type(exc).__name__} (will retry)")
-        logger.warning("notification deferred", extra={"escalation_id": eid, "recipient": n.recipient,
-                                                        "error": type(exc).__name__})
-        return "pending"
-    _settle(n, "sent", message_id=response.get("MessageId"))
-    logger.info("notification sent", extra={"escalation_id": eid, "recipient": n.recipient, "channel": n.channel})
-    metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)
-    return "sent"
-
-
-def _settle(n: NotificationModel, status: str, message_id: str | None = None, error: str | None = None) -> None:
-    stamp = to_rfc3339(now_utc())
-    actions = [NotificationModel.status.set(status), NotificationModel.updated_at.set(stamp)]
-    actions += [NotificationModel.message_id.set(message_id) if message_id else NotificationModel.message_id.remove(),
-                NotificationModel.error.set(error) if error else NotificationModel.error.remove()]
-    if status != "sending":
-        actions.append(NotificationModel.claimed_at.remove())
-    try:
-        # Only the claim holder settles it: a worker whose claim went stale and was re-taken leaves it alone.
-        n.update(actions=actions, condition=(NotificationModel.status == "sending") &
-                 (NotificationModel.claimed_at == n.claimed_at))
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        logger.warning("notification claim lost", extra={"recipient": n.recipient})
-
-
-_STATUS_TEXT = {"sent": "terkirim", "failed": "gagal", "no_contact": "kontak belum terdaftar",
-                "pending": "menunggu", "sending": "menunggu"}
-
-
-def _status_text(status: str) -> str:
-    return _STATUS_TEXT.get(status, status)

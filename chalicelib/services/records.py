@@ -261,7 +261,9 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
     if draft.contact is compliance.ContactKind.INACTIVE:
         shard, _ = due_fields(client_id, evaluate_client(client, tz, now))
         if shard is not None:  # a period that has ended has no window left to escalate in
-            actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(to_rfc3339(draft.at))]
+            # The run looks again when the episode's grace period ends (offline records may end it first).
+            due = draft.at + BAPAS.grace(client.bapas_id)
+            actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(to_rfc3339(due))]
         # The number called is dead: the guarantor's for a call through them, else the client's own.
         owner = "guarantor" if draft.body.get("channel") == "guarantor_phone" else "client"
         phone_actions, same_phones = inactive_update(client, draft.at, owner=owner)

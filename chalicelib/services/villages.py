@@ -1,4 +1,5 @@
-"""Village contacts directory: who to call in a village (the Bhabinkamtibmas, the village office)."""
+"""Village and area contacts: who to call in a village (the Bhabinkamtibmas, the village office), and the
+police of its kecamatan (Polsek) and kabupaten/kota (Polres) where the village has no Bhabinkamtibmas."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.access import scoped_bapas
-from chalicelib.adapters.tables import VillageContactModel, get_or_none
+from chalicelib.adapters.tables import AreaContactModel, VillageContactModel, get_or_none
 from chalicelib.auth import Principal
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
@@ -40,6 +41,38 @@ def to_api(item: VillageContactModel) -> dict[str, Any]:
 
 def get_contacts(bapas_id: str, village_code: str) -> VillageContactModel | None:
     return get_or_none(VillageContactModel, bapas_id, village_code)
+
+
+village_contacts = get_contacts
+
+
+def area_codes(village_code: str) -> tuple[str, str]:
+    """The kecamatan and kabupaten/kota codes above a village in the Kemendagri hierarchy:
+    `31.74.09.1001` -> (`31.74.09`, `31.74`)."""
+    parts = village_code.split(".")
+    return ".".join(parts[:3]), ".".join(parts[:2])
+
+
+def get_area(bapas_id: str, area_code: str) -> AreaContactModel | None:
+    return get_or_none(AreaContactModel, bapas_id, area_code)
+
+
+def police_contact(bapas_id: str, village_code: str,
+                   village: VillageContactModel | None) -> tuple[str, str | None, str | None]:
+    """(role, name, phone) of the police to ask about someone in this village: the village's Bhabinkamtibmas,
+    else the Polsek of its kecamatan, else the Polres of its kabupaten/kota; (`bhabinkamtibmas`, None, None)
+    when the Bapas knows none of them. Reads the area contacts only when the village has no Bhabinkamtibmas."""
+    bhabin = village.bhabinkamtibmas.as_dict() if village is not None and village.bhabinkamtibmas else {}
+    if bhabin.get("phone"):
+        return "bhabinkamtibmas", bhabin.get("name"), bhabin["phone"]
+    kecamatan, kabupaten = area_codes(village_code)
+    for code, role in ((kecamatan, "polsek"), (kabupaten, "polres")):
+        area = get_area(bapas_id, code)
+        contact = getattr(area, role, None) if area is not None else None
+        data = contact.as_dict() if contact is not None else {}
+        if data.get("phone"):
+            return role, data.get("name"), data["phone"]
+    return "bhabinkamtibmas", None, None
 
 
 def put_contacts(p: Principal, code: str, body: VillageContacts, now: datetime) -> Saved:

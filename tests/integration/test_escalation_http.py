@@ -90,13 +90,16 @@ def test_unreachable_client_is_escalated_once_per_episode_over_http(stack):
     compliance = stack.get(f"/v1/clients/{cid}", PK).json["compliance"]
     assert compliance["state"] == "compliant" and compliance["consecutive_missed"] == 0
 
-    for _ in range(2):  # three more missed weeks later: a new episode, notified once
-        _invoke(at_wib(today + timedelta(days=28)))
+    _invoke(at_wib(today + timedelta(days=28)))  # three more missed weeks: a new episode, in its grace period
+    assert len(_mine(stack, cid)) == 1
+    for _ in range(2):  # two days later: escalated, notified once
+        _invoke(at_wib(today + timedelta(days=30)))
     escalations = _mine(stack, cid)
     assert len(escalations) == 2
     second = next(e for e in escalations if e["id"] != esc["id"])
     assert second["consecutive_missed"] == 3 and second["state"] == "open"
-    assert [n["status"] for n in second["notifications"]] == ["sent", "sent", "sent"]
+    assert [(n["recipient_role"], n["status"]) for n in second["notifications"]] == [
+        ("bhabinkamtibmas", "sent"), ("village_office", "no_contact"), ("officer", "sent"), ("coordinator", "sent")]
     assert len([m for to, m in _sms(stack) if to == BHABIN]) == 2
     first = next(e for e in escalations if e["id"] == esc["id"])
     assert first["episode_ended_at"] is not None
