@@ -306,8 +306,8 @@ def _run(as_of: Any) -> Any:
 def _sent_once(cid: str, phone: str = BHABIN_PHONE) -> None:
     [e] = escalations_of(cid)
     notes = notifications_of(e.escalation_id)
-    assert {r: n.status for r, n in notes.items()} == {"bhabinkamtibmas": "sent", "officer": "sent",
-                                                        "coordinator": "sent"}
+    assert {r: n.status for r, n in notes.items()} == {"bhabinkamtibmas": "sent", "village_office": "sent",
+                                                        "officer": "sent", "coordinator": "sent"}
     texts = [m for m in sms_to(phone) if e.escalation_id[:8].upper() in m.upper()]
     assert len(texts) == 1, texts
 

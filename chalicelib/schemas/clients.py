@@ -108,6 +108,12 @@ class ComplianceOut(Out):
     consecutive_missed: int
     last_contact_at: str | None = Field(description="RFC 3339")
     next_due: str | None = Field(description="YYYY-MM-DD in the Bapas time zone")
+    reason: Literal["three_missed", "number_inactive"] | None = Field(description=(
+        "Why the client is unreachable (null unless state is unreachable): three consecutive missed windows, or a "
+        "number_inactive outcome with no counted contact since"))
+    escalation_due_at: str | None = Field(description=(
+        "RFC 3339: when the unreachable episode is escalated, its start plus the Bapas's grace_hours (default 48), "
+        "so that contacts recorded offline and synced late can end it first; null unless unreachable"))
 
 
 class ProgressStatusOut(Out):
