@@ -45,7 +45,8 @@ def test_register_normalises_and_derives(api):
     assert c["bapas_id"] == "jaksel" and c["version"] == 1
     assert c["checkin_interval_days"] == 7
     assert c["stage"] == "awal"
-    assert set(c["compliance"]) == {"state", "consecutive_missed", "last_contact_at", "next_due"}
+    assert set(c["compliance"]) == {"state", "consecutive_missed", "last_contact_at", "next_due", "reason",
+                                    "escalation_due_at"}
     assert c["compliance"]["state"] in {"missed", "due"}
     assert api.get(f"/v1/clients/{c['id']}", "kasubsi.jaksel").json == c
     audit = list(AuditModel.query(f"client#{c['id']}"))

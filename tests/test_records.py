@@ -132,7 +132,9 @@ def test_number_inactive_puts_the_client_in_the_due_index_without_bumping_its_ve
     assert r.status == 201, r
     assert r.json["notes"] is None
     after = client_item(cid)
-    assert after["due_at"] == {"S": r.json["occurred_at"]}
+    # The run looks again when the episode's grace period (48 hours by default) is over.
+    grace_over = datetime.fromisoformat(r.json["occurred_at"]) + timedelta(hours=48)
+    assert after["due_at"] == {"S": grace_over.astimezone(UTC).isoformat()}
     assert after["due_shard"] == before["due_shard"]
     assert after["version"] == before["version"] and after["updated_at"] == before["updated_at"]
     assert after["contacts"]["L"][0]["S"].split("|")[1] == "inactive"
