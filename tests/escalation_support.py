@@ -53,6 +53,8 @@ def set_bapas(bapas_id: str = "jaksel", **settings: Any) -> None:
 
 
 def register(api: Any, start: date, village: str = VILLAGE, officer: str = "pk.andi", **overrides: Any) -> str:
+    """A client with its history on file since `start` (tracking_from = start: its past windows count)."""
+    overrides.setdefault("tracking_from", start.isoformat())
     body = client_body(officer, supervision_start=start.isoformat(),
                        supervision_end=(start + timedelta(days=180)).isoformat(), **overrides)
     body["address"]["village_code"] = village

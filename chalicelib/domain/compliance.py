@@ -17,8 +17,10 @@ Windows
     and closes at local midnight at the start of the day after its last date, so windows tile the period,
     half-open ``[opens_at, closes_at)``. A window is *closed* at ``as_of`` when ``closes_at <= as_of``.
 
-    A window is *missable* unless it opens before ``tracking_from`` (history before Pantau tracked the client)
-    or it was cut short by a cadence change (the client was owed a contact by a last day that never came).
+    A window is *missable* unless it opens before ``tracking_from`` (history before Pantau tracked the client),
+    it was cut short by a cadence change (the client was owed a contact by a last day that never came), or it
+    belongs to a cadence change and ended before the change was made (a change dated back never makes a
+    window that has already closed missed).
     A window that is not missable can be met by a contact, but it is never missed.
 
 Rules (``evaluate``)
@@ -155,8 +157,9 @@ class Window:
 class Schedule:
     """A client's supervision period (inclusive local dates), cadence history, tracking start and time zone.
 
-    ``interval_days`` is the interval from ``start``; ``changes`` are ``(from, interval_days)`` pairs, strictly
-    increasing dates after ``start`` and not after ``end``: from each date on, windows of the new interval.
+    ``interval_days`` is the interval from ``start``; ``changes`` are ``(from, interval_days)`` or ``(from,
+    interval_days, made_on)`` tuples, strictly increasing dates after ``start`` and not after ``end``: from each
+    date on, windows of the new interval (``made_on``, default ``from``: the local date the change was made).
     ``tracking_from`` (default ``start``, not before it) is the first day whose windows can be missed.
     """
 
@@ -165,11 +168,11 @@ class Schedule:
     interval_days: int
     tz: str
     tracking_from: date | None = None
-    changes: tuple[tuple[date, int], ...] = ()
+    changes: tuple[tuple[Any, ...], ...] = ()
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
     _count: int = field(init=False, repr=False, compare=False)
-    # Segments: (first day, last day, interval, index of its first window), in order.
-    _segments: tuple[tuple[date, date, int, int], ...] = field(init=False, repr=False, compare=False)
+    # Segments: (first day, last day, interval, index of its first window, made on), in order.
+    _segments: tuple[tuple[date, date, int, int, date], ...] = field(init=False, repr=False, compare=False)
     _segment_starts: tuple[date, ...] = field(init=False, repr=False, compare=False)
     _segment_bases: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
@@ -189,22 +192,28 @@ class Schedule:
             _check_date(self.tracking_from, "tracking_from")
             if self.tracking_from < self.start:
                 raise ValueError(f"tracking_from {self.tracking_from} is before the start {self.start}")
-        changes = tuple((d, k) for d, k in self.changes)
+        changes = []
         previous = self.start
-        for d, k in changes:
+        for change in self.changes:
+            if not isinstance(change, tuple) or len(change) not in (2, 3):
+                raise ValueError(f"a cadence change is (from, interval_days[, made_on]), got {change!r}")
+            d, k = change[0], change[1]
+            made = change[2] if len(change) == 3 else d
             _check_date(d, "a cadence change")
+            _check_date(made, "made_on")
             _check_interval(k)
             if not previous < d <= self.end:
                 raise ValueError(f"cadence change on {d} is not after {previous} and within the period")
             previous = d
-        object.__setattr__(self, "changes", changes)
+            changes.append((d, k, made))
+        object.__setattr__(self, "changes", tuple(changes))
         object.__setattr__(self, "_zone", zone)
-        starts = [(self.start, self.interval_days), *changes]
+        starts = [(self.start, self.interval_days, self.start), *changes]
         segments = []
         base = 0
-        for i, (first, k) in enumerate(starts):
+        for i, (first, k, made) in enumerate(starts):
             last = starts[i + 1][0] - timedelta(days=1) if i + 1 < len(starts) else self.end
-            segments.append((first, last, k, base))
+            segments.append((first, last, k, base, made))
             base += (last - first).days // k + 1
         object.__setattr__(self, "_segments", tuple(segments))
         object.__setattr__(self, "_segment_starts", tuple(seg[0] for seg in segments))
@@ -247,22 +256,24 @@ class Schedule:
         return None if index is None else self.window(index)
 
     # -- internals -----------------------------------------------------------------------------
-    def _segment_of(self, index: int) -> tuple[date, date, int, int]:
+    def _segment_of(self, index: int) -> tuple[date, date, int, int, date]:
         return self._segments[bisect_right(self._segment_bases, index) - 1]
 
     def _days(self, index: int) -> tuple[date, date]:
-        first_of_segment, last_of_segment, k, base = self._segment_of(index)
+        first_of_segment, last_of_segment, k, base, _ = self._segment_of(index)
         first = first_of_segment + timedelta(days=(index - base) * k)
         last = min(first + timedelta(days=k - 1), last_of_segment)
         return first, last
 
     def _missable(self, index: int) -> bool:
-        first_of_segment, last_of_segment, k, base = self._segment_of(index)
+        first_of_segment, last_of_segment, k, base, made = self._segment_of(index)
         first = first_of_segment + timedelta(days=(index - base) * k)
         if first < self.tracked_from:
             return False
-        cut_by_change = last_of_segment != self.end and first + timedelta(days=k - 1) > last_of_segment
-        return not cut_by_change
+        natural_last = first + timedelta(days=k - 1)
+        cut_by_change = last_of_segment != self.end and natural_last > last_of_segment
+        closed_before_made = min(natural_last, last_of_segment) < made
+        return not (cut_by_change or closed_before_made)
 
     def _last_day(self, index: int) -> date:
         return self._days(index)[1]
@@ -282,7 +293,7 @@ class Schedule:
         day = t.astimezone(self._zone).date()
         if day < self.start or day > self.end:
             return None
-        first, _, k, base = self._segments[bisect_right(self._segment_starts, day) - 1]
+        first, _, k, base, _ = self._segments[bisect_right(self._segment_starts, day) - 1]
         return base + (day - first).days // k
 
 

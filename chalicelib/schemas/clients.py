@@ -62,6 +62,9 @@ class ClientCreate(Strict):
     offence: ShortText | None = None
     notes: LongText | None = None
     checkin_interval_days: Interval | None = None
+    tracking_from: Day | None = Field(default=None, description=(
+        "The first date whose check-in windows can be missed (default: the local date of registration, clamped into "
+        "the supervision period). A window that opens before it can be met by a contact but is never missed."))
 
 
 class ClientPatch(Strict):
@@ -75,6 +78,11 @@ class ClientPatch(Strict):
     offence: ShortText | None = None
     notes: LongText | None = None
     checkin_interval_days: Interval | None = None
+    tracking_from: Day | None = Field(default=None, description="Any date of the supervision period")
+    effective_from: Day | None = Field(default=None, description=(
+        "With `program` or `checkin_interval_days`: the date the new cadence starts (default: the local date of "
+        "the change); not before the current window's first day (windows already closed keep their cadence and "
+        "outcome), not after supervision_end"))
 
 
 # ----- responses -------------------------------------------------------------------------------------------
@@ -135,6 +143,15 @@ class StageReviewStatusOut(Out):
     done: list[Literal["awal", "lanjutan", "akhir"]] = Field(description="Stages with a recorded review")
 
 
+class CadenceOut(Out):
+    from_: str = Field(alias="from", description="YYYY-MM-DD: the first day of this cadence")
+    checkin_interval_days: int
+    program: Program
+    changed_on: str | None = Field(description=(
+        "YYYY-MM-DD: the local date this cadence was set (null for clients registered before version 1.1); "
+        "a window of it that ended before that date is never missed"))
+
+
 class ClientOut(Out):
     id: str
     bapas_id: str
@@ -142,7 +159,10 @@ class ClientOut(Out):
     program: Program
     supervision_start: str
     supervision_end: str
-    checkin_interval_days: int
+    checkin_interval_days: int = Field(description="The latest cadence's interval (see `schedule`)")
+    tracking_from: str = Field(description="YYYY-MM-DD: windows opening before this date are never missed")
+    schedule: list[CadenceOut] = Field(description="The cadence history, oldest first: windows already closed keep "
+                                                   "the cadence and outcome they had")
     stage: Stage
     officer: str
     phones: list[PhoneOut]

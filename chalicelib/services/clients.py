@@ -48,14 +48,14 @@ def contacts_of(item: ClientModel) -> list[rules.Contact]:
 
 
 def cadence_of(item: ClientModel) -> list[dict[str, Any]]:
-    """The client's cadence history `[{from, checkin_interval_days, program}]`, oldest first (a client from
-    before version 1.1 has one entry: its interval and program from the supervision start)."""
-    entries = [_plain(e) for e in item.schedule or []]
+    """The client's cadence history `[{from, checkin_interval_days, program, changed_on}]`, oldest first (a client
+    from before version 1.1 has one entry: its interval and program from the supervision start)."""
+    entries = [plain(e) for e in item.schedule or []]
     if not entries:
         return [{"from": item.supervision_start, "checkin_interval_days": int(item.checkin_interval_days),
-                 "program": item.program}]
-    return [{"from": e["from"], "checkin_interval_days": int(e["checkin_interval_days"]), "program": e["program"]}
-            for e in entries]
+                 "program": item.program, "changed_on": None}]
+    return [{"from": e["from"], "checkin_interval_days": int(e["checkin_interval_days"]), "program": e["program"],
+             "changed_on": e.get("changed_on")} for e in entries]
 
 
 def schedule_of(item: ClientModel, tz: str) -> rules.Schedule:
@@ -64,8 +64,9 @@ def schedule_of(item: ClientModel, tz: str) -> rules.Schedule:
     # Entries from the start or before it set the first interval; later ones (within the period) are changes.
     first = [e for e in cadence if date.fromisoformat(e["from"]) <= start]
     interval = first[-1]["checkin_interval_days"] if first else cadence[0]["checkin_interval_days"]
-    changes = tuple((date.fromisoformat(e["from"]), e["checkin_interval_days"]) for e in cadence
-                    if start < date.fromisoformat(e["from"]) <= end)
+    changes = tuple((date.fromisoformat(e["from"]), e["checkin_interval_days"],
+                     max(date.fromisoformat(e["changed_on"] or e["from"]), date.fromisoformat(e["from"])))
+                    for e in cadence if start < date.fromisoformat(e["from"]) <= end)
     tracking = date.fromisoformat(item.tracking_from) if item.tracking_from else None
     if tracking is not None and tracking < start:
         tracking = None
@@ -124,6 +125,8 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
         "supervision_start": item.supervision_start,
         "supervision_end": item.supervision_end,
         "checkin_interval_days": int(item.checkin_interval_days),
+        "tracking_from": item.tracking_from or item.supervision_start,
+        "schedule": cadence_of(item),
         "stage": stage_on(start, end, local_today(now, tz)).value,
         "officer": item.officer,
         "phones": [phone_view(plain(p)) for p in item.phones],
@@ -180,10 +183,25 @@ def _check_period(start: date, end: date) -> None:
 
 # ----- use cases -----------------------------------------------------------------------------------
 
+def default_tracking_from(start: date, end: date, now: datetime, tz: str) -> date:
+    """The local date of registration, clamped into the supervision period."""
+    return min(max(local_today(now, tz), start), end)
+
+
+def _check_tracking_from(tracking: date, start: date, end: date) -> None:
+    if not start <= tracking <= end:
+        raise field_error("tracking_from", "must be a date of the supervision period "
+                                           f"({start.isoformat()} to {end.isoformat()})")
+
+
 def create_client(p: Principal, body: ClientCreate, now: datetime) -> Saved:
     _check_period(body.supervision_start, body.supervision_end)
+    if body.tracking_from is not None:
+        _check_tracking_from(body.tracking_from, body.supervision_start, body.supervision_end)
     _check_officer(body.officer, p.bapas_id)
     tz = BAPAS.timezone(p.bapas_id)
+    tracking = body.tracking_from or default_tracking_from(body.supervision_start, body.supervision_end, now, tz)
+    interval = body.checkin_interval_days or default_interval(body.program)
     client_id = str(body.id or uuid.uuid4())
     request_hash = canonical_hash(body.model_dump(mode="json", exclude={"id"}))
     stamp = to_rfc3339(now)
@@ -197,7 +215,10 @@ def create_client(p: Principal, body: ClientCreate, now: datetime) -> Saved:
         supervision_start=body.supervision_start.isoformat(),
         supervision_end=body.supervision_end.isoformat(),
         end_month=body.supervision_end.isoformat()[:7],  # the retention index (services/retention.py)
-        checkin_interval_days=body.checkin_interval_days or default_interval(body.program),
+        checkin_interval_days=interval,
+        tracking_from=tracking.isoformat(),
+        schedule=[{"from": body.supervision_start.isoformat(), "checkin_interval_days": interval,
+                   "program": body.program.value, "changed_on": local_today(now, tz).isoformat()}],
         phones=[ph.model_dump(mode="json", exclude_none=True) for ph in body.phones],
         address=_address(body.address),
         village_code=body.address.village_code,
@@ -267,7 +288,8 @@ PATCHABLE = ("name", "program", "supervision_start", "supervision_end", "officer
              "notes", "checkin_interval_days")
 
 
-NOT_NULL = ("name", "program", "supervision_start", "supervision_end", "officer", "phones", "address")
+NOT_NULL = ("name", "program", "supervision_start", "supervision_end", "officer", "phones", "address",
+            "tracking_from", "effective_from")
 
 
 def patch_client(p: Principal, client_id: str, expected_version: int, patch: ClientPatch,
@@ -282,6 +304,8 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
     if "officer" in changes:
         _check_officer(changes["officer"], item.bapas_id)
     _check_period(*_period_after(item, changes))
+    changes.update(_tracking_changes(item, patch, changes))
+    changes.update(cadence_changes(item, patch, changes, tz, now))
     if not changes:
         # Nothing changes (no write, same version), but the record goes back to the caller: audited like a read
         # (fail closed), under its own action so the audit shows the PATCH.
@@ -346,6 +370,50 @@ def _interval_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
     if new.get("checkin_interval_days") == int(item.checkin_interval_days):
         new.pop("checkin_interval_days")
     return new
+
+
+def _tracking_changes(item: ClientModel, patch: ClientPatch, changes: dict[str, Any]) -> dict[str, Any]:
+    start, end = _period_after(item, changes)
+    if "tracking_from" in patch.model_fields_set:
+        assert patch.tracking_from is not None  # _refuse_nulls
+        _check_tracking_from(patch.tracking_from, start, end)
+        if patch.tracking_from.isoformat() != item.tracking_from:
+            return {"tracking_from": patch.tracking_from.isoformat()}
+    return {}
+
+
+def cadence_changes(item: ClientModel, patch: ClientPatch, changes: dict[str, Any], tz: str,
+                    now: datetime) -> dict[str, Any]:
+    """A new program or interval takes effect from the local date of the change (or `effective_from`), never
+    before the current window's first day: windows already closed keep their cadence and outcome, and new
+    windows start on that date. Returns the new `schedule` (cadence history), or nothing."""
+    sent = patch.model_fields_set
+    new_cadence = "program" in changes or "checkin_interval_days" in changes
+    if "effective_from" in sent and not new_cadence:
+        raise field_error("effective_from", "applies only to a change of program or checkin_interval_days")
+    if not new_cadence:
+        return {}
+    start, end = _period_after(item, changes)
+    schedule = schedule_of(item, tz)  # as stored: its windows closed by now keep their cadence
+    window = schedule.window_at(now)
+    earliest = max(window.first_day, start) if window is not None else start
+    if schedule.closes_at <= now:
+        raise field_error("effective_from" if "effective_from" in sent else "checkin_interval_days",
+                          "the supervision period has ended: its cadence can no longer change")
+    frm = patch.effective_from if "effective_from" in sent else max(local_today(now, tz), start)
+    assert frm is not None
+    if frm < earliest:
+        raise field_error("effective_from", f"must not be before {earliest.isoformat()}, the first day of the "
+                                            "current check-in window (closed windows keep their cadence)")
+    if frm > end:
+        raise field_error("effective_from", "must not be after supervision_end")
+    entry = {"from": frm.isoformat(),
+             "checkin_interval_days": int(changes.get("checkin_interval_days", item.checkin_interval_days)),
+             "program": changes.get("program", item.program), "changed_on": local_today(now, tz).isoformat()}
+    kept = [e for e in cadence_of(item) if date.fromisoformat(e["from"]) < frm]
+    if not kept:
+        entry["from"] = start.isoformat()
+    return {"schedule": [*kept, entry]}
 
 
 def _period_after(item: ClientModel, changes: dict[str, Any]) -> tuple[date, date]:

@@ -73,18 +73,19 @@ def wib(n: int, hh: int = 12, mm: int = 0, ss: int = 0, us: int = 0) -> datetime
 # --------------------------------------------------------------------------------------------------
 def reference_windows(schedule: Schedule) -> list[Window]:
     """The windows, walked day by day from the cadence history (no arithmetic on indexes)."""
-    cadence = [(schedule.start, schedule.interval_days), *schedule.changes]
+    cadence = [(schedule.start, schedule.interval_days, schedule.start), *schedule.changes]
     tracked = schedule.tracking_from or schedule.start
     ws: list[Window] = []
     d = schedule.start
     while d <= schedule.end:
-        k = [x for x in cadence if x[0] <= d][-1][1]
+        _, k, made = [x for x in cadence if x[0] <= d][-1]
         next_change = [x[0] for x in cadence if x[0] > d][:1]
         natural_last = d + timedelta(days=k - 1)
         last = min([natural_last, schedule.end, *[n - timedelta(days=1) for n in next_change]])
         cut_by_change = bool(next_change) and natural_last >= next_change[0]
+        closed_before_the_change_was_made = last < made
         ws.append(Window(len(ws), d, last, midnight(schedule.tz, d), midnight(schedule.tz, last + timedelta(days=1)),
-                         missable=d >= tracked and not cut_by_change))
+                         missable=d >= tracked and not cut_by_change and not closed_before_the_change_was_made))
         d = last + timedelta(days=1)
     return ws
 
@@ -167,7 +168,9 @@ def histories(draw, start: date, end: date) -> dict:
         out["tracking_from"] = start + timedelta(days=draw(st.integers(0, span + 3)))
     if span and draw(st.booleans()):
         offsets = draw(st.lists(st.integers(1, span), min_size=1, max_size=3, unique=True))
-        out["changes"] = tuple((start + timedelta(days=o), draw(INTERVALS)) for o in sorted(offsets))
+        out["changes"] = tuple((start + timedelta(days=o), draw(INTERVALS),
+                                start + timedelta(days=o + draw(st.sampled_from([0, 0, 1, 5, 40]))))
+                               for o in sorted(offsets))
     return out
 
 
@@ -255,7 +258,7 @@ def test_windows_tile_the_period(schedule):
         assert w.closes_at == midnight(schedule.tz, w.last_day + timedelta(days=1))
         assert w.opens_at.astimezone(zone).time() == time(0)
         length = (w.last_day - w.first_day).days + 1
-        assert 1 <= length <= max([schedule.interval_days, *(k for _, k in schedule.changes)])
+        assert 1 <= length <= max([schedule.interval_days, *(ch[1] for ch in schedule.changes)])
         if i:
             assert w.opens_at == ws[i - 1].closes_at
             assert w.first_day == ws[i - 1].last_day + timedelta(days=1)
@@ -264,7 +267,7 @@ def test_windows_tile_the_period(schedule):
         assert schedule.window_at(w.closes_at - timedelta(microseconds=1)) == w
         assert schedule.window(i) == w
     assert ws == reference_windows(schedule)
-    for frm, _ in schedule.changes:  # every cadence change starts a window on its own date
+    for frm, *_ in schedule.changes:  # every cadence change starts a window on its own date
         assert any(w.first_day == frm for w in ws)
     assert schedule.window_at(ws[0].opens_at - timedelta(microseconds=1)) is None
     assert schedule.window_at(ws[-1].closes_at) is None
@@ -715,7 +718,8 @@ def test_a_cadence_change_keeps_the_closed_windows_and_their_outcome(data):
     frm = current.first_day + timedelta(days=data.draw(st.integers(0, (schedule.end - current.first_day).days)))
     if frm == schedule.start:
         return  # a change from the first day is a new first interval, not a change
-    new = replace(schedule, changes=((frm, data.draw(INTERVALS)),))
+    # Made on the local date of the change, possibly dated back to the current window's first day.
+    new = replace(schedule, changes=((frm, data.draw(INTERVALS), max(frm, local_date_of(changed_at, schedule))),))
     closed_before = [w for w in schedule.windows() if w.closes_at <= changed_at]
     assert new.windows()[: len(closed_before)] == closed_before
     for later in (changed_at, data.draw(instants(schedule))):
@@ -725,6 +729,21 @@ def test_a_cadence_change_keeps_the_closed_windows_and_their_outcome(data):
         assert (new_r.missed_windows, new_r.consecutive_missed) == (old_r.missed_windows, old_r.consecutive_missed)
     # Windows of the new cadence start on the change date.
     assert new.window_at(midnight(new.tz, frm)).first_day == frm
+
+
+def local_date_of(t: datetime, schedule: Schedule) -> date:
+    return t.astimezone(ZoneInfo(schedule.tz)).date()
+
+
+def test_a_change_dated_back_never_makes_a_closed_window_missed():
+    s = Schedule(start=START, end=START + timedelta(days=364), interval_days=30, tz=JKT)
+    # On day 50 the coordinator makes the client weekly from day 30, the first day of the current window.
+    back = replace(s, changes=((day(30), 7, day(50)),))
+    r = evaluate(back, [c(COUNTED, wib(3))], wib(50, 9))
+    assert (r.state, r.missed_windows) == (State.DUE, 0)  # weeks 30-36 and 37-43 closed before the change
+    assert [w.missable for w in back.windows()[1:5]] == [False, False, True, True]  # days 44-49 were open
+    r = evaluate(back, [c(COUNTED, wib(3))], wib(51, 9))
+    assert r.missed_windows == 1  # the week of days 44-50 ended after the change: it counts
 
 
 def test_late_registration_in_asimilasi_is_due_not_unreachable():
