@@ -42,7 +42,16 @@ def scheduled_event(time: str) -> dict[str, Any]:
 QUEUE_WORKERS = {"escalate_unreachable": ("escalation_queue_url", "escalation_worker")}
 
 
+# One-off operator functions (not Lambda functions): `make invoke fn=<name> time=<RFC 3339>` runs them too.
+MIGRATIONS = {"migrate_tracking_from": ("chalicelib.services.migrations", "migrate_tracking_from")}
+
+
 def invoke(fn: str, time: str) -> Any:
+    if fn in MIGRATIONS:
+        import importlib
+
+        module, name = MIGRATIONS[fn]
+        return getattr(importlib.import_module(module), name)(parse_rfc3339(time))
     import app as application
 
     handler = getattr(application, fn, None)

@@ -128,6 +128,7 @@ def start_stack(moto_port: int | None = None, api_port: int | None = None, seed_
         stack.resources = resources
         seed.create_bapas()
         seed.create_users(REGION, resources.user_pool_id)
+        seed.subscribe_coordinators(REGION, resources.coordinators_topic_arn)
         env.update(resources.env())
         os.environ.update(resources.env())
         config.reset()

@@ -22,6 +22,17 @@ BAPAS = (
     ("jaksel", "Bapas Kelas I Jakarta Selatan", "Asia/Jakarta"),
     ("makassar", "Bapas Kelas I Makassar", "Asia/Makassar"),
 )
+# Bapas settings (docs/operations.md): the default 48-hour grace period, and a daily SMS cap that one Bapas's
+# caseload stays far below (a few escalations a day, each 2-3 SMS outside the Bapas).
+SETTINGS = {"jaksel": {"grace_hours": 48, "sms_daily_cap": 150}, "makassar": {"grace_hours": 48, "sms_daily_cap": 100}}
+
+# Police contacts of each Bapas's area, for villages without a Bhabinkamtibmas (the last village of each list).
+AREA_CONTACTS = {
+    "jaksel": {"31.74.06": {"polsek": {"name": "Iptu Demo Polsek Cilandak", "phone": "0812-5550-1006"}},
+               "31.74": {"polres": {"name": "Kompol Demo Polres Jakarta Selatan", "phone": "0812-5550-3174"}}},
+    "makassar": {"73.71.11": {"polsek": {"name": "Iptu Demo Polsek Biringkanaya", "phone": "0812-5550-7311"}},
+                 "73.71": {"polres": {"name": "Kompol Demo Polrestabes Makassar", "phone": "0812-5550-7371"}}},
+}
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,16 @@ def create_users(region: str, pool_id: str, users: tuple[User, ...] = USERS, pas
 
 def create_bapas() -> None:
     for bapas_id, name, tz in BAPAS:
-        BapasModel(bapas_id, name=name, timezone=tz).save()
+        BapasModel(bapas_id, name=name, timezone=tz, **SETTINGS[bapas_id]).save()
+
+
+def subscribe_coordinators(region: str, topic_arn: str) -> list[str]:
+    """Each demo coordinator's e-mail on the coordinators' topic, filtered to their own Bapas."""
+    from infra.subscriptions import subscribe_coordinator
+
+    sns = client("sns", region)
+    return [subscribe_coordinator(sns, topic_arn, u.bapas_id, "email", f"{u.username}@demo.pantau.invalid")
+            for u in USERS if u.role == "coordinator"]
 
 
 def login(region: str, client_id: str, username: str, password: str = PASSWORD) -> str:
@@ -92,6 +112,7 @@ def demo_clients(bapas_id: str, today: date) -> list[dict[str, Any]]:
             "program": program,
             "supervision_start": start.isoformat(),
             "supervision_end": (start + timedelta(days=180 if program == "asimilasi" else 365)).isoformat(),
+            "tracking_from": start.isoformat(),  # the demo's history is on file from the start
             "officer": pks[i % len(pks)],
             "phones": [{"number": f"0812-{3000 + offset + i:04d}-{4100 + i:04d}", "owner": "client"},
                        {"number": f"0813 {5000 + offset + i:04d} {6200 + i:04d}", "owner": "guarantor",
@@ -124,6 +145,9 @@ def seed_via_api(api_url: str, region: str, client_id: str, today: date) -> dict
         headers = {"Authorization": f"Bearer {login(region, client_id, coordinator.username)}"}
         for code, body in demo_village_contacts(bapas_id).items():
             r = requests.put(f"{api_url}/v1/villages/{code}/contacts", json=body, headers=headers, timeout=30)
+            r.raise_for_status()
+        for code, body in AREA_CONTACTS[bapas_id].items():
+            r = requests.put(f"{api_url}/v1/areas/{code}/contacts", json=body, headers=headers, timeout=30)
             r.raise_for_status()
         ids = []
         for body in demo_clients(bapas_id, today):

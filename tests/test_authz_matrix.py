@@ -96,6 +96,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # Each coordinator keeps their own Bapas's directory: makassar's first entry for this village is a 201.
     ("PUT", "/v1/villages/{village_code}/contacts"): {**ANON, "pk_own": 403, "pk_other": 403, "coord_same": 200,
                                                        "coord_other": 201, "admin": 403},
+    ("GET", "/v1/areas/{area_code}/contacts"): LIST,
+    ("PUT", "/v1/areas/{area_code}/contacts"): {**ANON, "pk_own": 403, "pk_other": 403, "coord_same": 200,
+                                                "coord_other": 201, "admin": 403},
 }
 
 
@@ -114,6 +117,9 @@ class World:
         assert r.status == 201, r
         self.photo_id = r.json["stored_photos"][0].rsplit("/", 1)[1]
         put_village_contacts(api)
+        r = api.put("/v1/areas/31.74.09/contacts", "kasubsi.jaksel", {"polsek": {"name": "Ipda Uji",
+                                                                                 "phone": "0812-5550-1000"}})
+        assert r.status == 201, r
         esc_client = unreachable_client(api)
         run_and_drain(at_wib(today_wib()))
         self.escalation_id = api.get(f"/v1/clients/{esc_client}", "kasubsi.jaksel").json["open_escalation_id"]
@@ -142,7 +148,7 @@ class World:
     def path(self, template: str, method: str = "GET") -> str:
         record_id = self.violation_id if "/violations/" in template and method != "PUT" else uuid.uuid4()
         return template.format(client_id=self.client_id, record_id=record_id, escalation_id=self.escalation_id,
-                               village_code="31.74.09.1001", photo_id=self.photo_id,
+                               village_code="31.74.09.1001", area_code="31.74.09", photo_id=self.photo_id,
                                transfer_id=self.transfers["decline" if template.endswith("/decline") else "accept"])
 
     def credentials(self, caller: str) -> dict[str, Any]:
@@ -189,6 +195,8 @@ BODIES = {
     ("POST", "/v1/escalations/{escalation_id}/resolve"): lambda w, user: {"resolution": "Klien ditemukan"},
     ("PUT", "/v1/villages/{village_code}/contacts"): lambda w, user: {
         "bhabinkamtibmas": {"name": "Bripka Uji", "phone": "0812-7700-1000"}},
+    ("PUT", "/v1/areas/{area_code}/contacts"): lambda w, user: {
+        "polsek": {"name": "Ipda Uji", "phone": "0812-5550-1000"}},
 }
 
 

@@ -5,7 +5,7 @@ SMS to the police about a person on parole is a serious act.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from chalicelib.adapters.tables import AreaContactModel, NotificationModel
 from chalicelib.domain.notices import sms_segments
@@ -166,14 +166,10 @@ def test_a_dead_number_reaches_the_pk_guarantor_and_village_office_never_the_pol
 
 
 def test_a_village_without_a_bhabinkamtibmas_uses_the_kecamatan_polsek_then_the_polres(api):
-    stamp = datetime.now(UTC).isoformat()
-    polsek = AreaContactModel("jaksel", "31.74.09", area_name="Jagakarsa", level="kecamatan",
-                              polsek={"name": "Ipda Rahmat", "phone": POLSEK_PHONE}, version=1, updated_at=stamp,
-                              updated_by="kasubsi.jaksel")
-    polsek.save()
-    AreaContactModel("jaksel", "31.74", area_name="Jakarta Selatan", level="kabupaten",
-                     polres={"name": "Kompol Wahyu", "phone": POLRES_PHONE}, version=1, updated_at=stamp,
-                     updated_by="kasubsi.jaksel").save()
+    for code, body in (("31.74.09", {"polsek": {"name": "Ipda Rahmat", "phone": "0812-5550-1000"}}),
+                       ("31.74", {"polres": {"name": "Kompol Wahyu", "phone": "0812-5550-2000"}})):
+        r = api.put(f"/v1/areas/{code}/contacts", "kasubsi.jaksel", body)
+        assert r.status == 201, r
     first = unreachable_client(api, village=BARE_VILLAGE)
     run_and_drain(at_wib(today_wib(), 10))
     [esc] = escalations_of(first)
@@ -184,7 +180,7 @@ def test_a_village_without_a_bhabinkamtibmas_uses_the_kecamatan_polsek_then_the_
     assert text.startswith("Yth. Bapak/Ibu Ipda Rahmat, Bapas Kelas I Jakarta Selatan mohon bantuan memastikan")
     assert "Polsek: Ipda Rahmat 081255501000" in [m for m in sms_to(PK_ANDI_PHONE)][-1]
 
-    polsek.delete()
+    AreaContactModel.get("jaksel", "31.74.09").delete()
     second = unreachable_client(api, village=BARE_VILLAGE)
     run_and_drain(at_wib(today_wib(), 11))
     notes = notifications_of(escalations_of(second)[0].escalation_id)
@@ -235,3 +231,91 @@ def test_every_text_fits_two_segments_and_topic_messages_carry_the_bapas(api):
             assert sms_segments(n.text) == ("GSM-7", 2) or sms_segments(n.text)[1] == 1, n.text
     assert len(topic_messages(api.resources.coordinators_topic_arn)) == 1
     assert escalation.RECIPIENTS[:3] == ("bhabinkamtibmas", "polsek", "polres")
+
+
+def test_village_and_area_contacts_must_be_mobile_numbers(api):
+    from tests.escalation_support import VILLAGE
+    from tests.support import assert_problem
+
+    for number in ("021-7890-1234", "0800-1-234567", "0809-8-123456", "0804-1-500-400"):  # landline, toll-free,
+        body = {"bhabinkamtibmas": {"name": "Bripka Joko", "phone": number}}       # premium rate, shared cost
+        problem = assert_problem(api.put(f"/v1/villages/{VILLAGE}/contacts", "kasubsi.jaksel", body), 422)
+        assert [e["field"] for e in problem["errors"]] == ["bhabinkamtibmas.phone"], problem
+        assert "mobile" in problem["errors"][0]["message"]
+        body = {"bhabinkamtibmas": {"name": "Bripka Joko", "phone": "0812-7700-1000"},
+                "village_office": {"name": "Kantor Lurah", "phone": number}}
+        problem = assert_problem(api.put(f"/v1/villages/{VILLAGE}/contacts", "kasubsi.jaksel", body), 422)
+        assert [e["field"] for e in problem["errors"]] == ["village_office.phone"], problem
+        problem = assert_problem(api.put("/v1/areas/31.74.09/contacts", "kasubsi.jaksel",
+                                         {"polsek": {"name": "Polsek Jagakarsa", "phone": number}}), 422)
+        assert [e["field"] for e in problem["errors"]] == ["polsek.phone"], problem
+    assert_problem(api.get(f"/v1/villages/{VILLAGE}/contacts", "kasubsi.jaksel"), 404)  # nothing half-written
+    # A village with only its office on record (no Bhabinkamtibmas) is fine.
+    r = api.put(f"/v1/villages/{VILLAGE}/contacts", "kasubsi.jaksel",
+                {"village_office": {"name": "Kantor Lurah", "phone": "0812-7700-2000"}})
+    assert r.status == 201 and r.json["bhabinkamtibmas"] is None, r
+
+
+def test_area_contacts_by_kemendagri_level(api):
+    from tests.support import assert_problem
+
+    assert_problem(api.get("/v1/areas/31.74.09/contacts", "kasubsi.jaksel"), 404)
+    r = api.put("/v1/areas/317409/contacts", "kasubsi.jaksel", {"polsek": {"name": "Ipda Rahmat",
+                                                                          "phone": "0812-5550-1000"}})
+    assert r.status == 201, r
+    assert {k: r.json[k] for k in ("area_code", "area_name", "level", "polsek", "polres", "version")} == {
+        "area_code": "31.74.09", "area_name": "Jagakarsa", "level": "kecamatan",
+        "polsek": {"name": "Ipda Rahmat", "phone": POLSEK_PHONE}, "polres": None, "version": 1}
+    again = api.put("/v1/areas/31.74.09/contacts", "kasubsi.jaksel", {"polsek": {"name": "Iptu Rahmat",
+                                                                               "phone": "0812-5550-1000"}})
+    assert (again.status, again.json["version"]) == (200, 2)
+    assert api.get("/v1/areas/31.74.09/contacts", "pk.andi").json["polsek"]["name"] == "Iptu Rahmat"
+    assert api.get("/v1/areas/31.74.09/contacts?bapas_id=jaksel", "admin.pusat").status == 200
+    assert_problem(api.get("/v1/areas/31.74.09/contacts", "kasubsi.makassar"), 404)  # each Bapas its own
+    r = api.put("/v1/areas/31.74/contacts", "kasubsi.jaksel", {"polres": {"name": "Kompol Wahyu",
+                                                                        "phone": "0812-5550-2000"}})
+    assert r.status == 201 and r.json["level"] == "kabupaten", r
+    assert_problem(api.put("/v1/areas/31.74.09/contacts", "kasubsi.jaksel",
+                           {"polres": {"name": "X", "phone": "0812-5550-2000"}}), 422, "polres")
+    assert_problem(api.put("/v1/areas/31.74/contacts", "kasubsi.jaksel",
+                           {"polsek": {"name": "X", "phone": "0812-5550-2000"}}), 422, "polsek")
+    assert_problem(api.put("/v1/areas/31.74/contacts", "kasubsi.jaksel", {}), 422, "polres")
+    for bad in ("31.74.09.1001", "31", "99.99", "31.7409", "abc"):
+        assert_problem(api.put(f"/v1/areas/{bad}/contacts", "kasubsi.jaksel",
+                               {"polsek": {"name": "X", "phone": "0812-5550-2000"}}), 422, "area_code")
+    assert_problem(api.put("/v1/areas/31.74.09/contacts", "pk.andi",
+                           {"polsek": {"name": "X", "phone": "0812-5550-2000"}}), 403)
+
+
+def test_each_coordinator_receives_only_their_own_bapas_escalations(api):
+    """The filter policy set where subscriptions are made (infra/subscriptions.py) against the `bapas_id`
+    attribute the outbound layer puts on every topic message."""
+    from chalicelib.adapters.aws import client
+    from infra.subscriptions import filter_policy, subscribe_coordinator, unfiltered
+
+    sns, sqs = client("sns"), client("sqs")
+    topic = api.resources.coordinators_topic_arn
+    inboxes = {}
+    for bapas in ("jaksel", "makassar"):
+        url = sqs.create_queue(QueueName=f"inbox-{bapas}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        subscribe_coordinator(sns, topic, bapas, "sqs", arn)
+        inboxes[bapas] = url
+    assert unfiltered(sns, topic) == []
+    assert filter_policy("jaksel") == '{"bapas_id":["jaksel"]}'
+
+    put_village_contacts(api)
+    cid = unreachable_client(api)
+    run_and_drain(at_wib(today_wib(), 10))
+    received = {b: sqs.receive_message(QueueUrl=u, MaxNumberOfMessages=10).get("Messages", [])
+                for b, u in inboxes.items()}
+    assert len(received["jaksel"]) == 1 and received["makassar"] == []
+    import json
+
+    body = json.loads(received["jaksel"][0]["Body"])
+    assert body["MessageAttributes"]["bapas_id"]["Value"] == "jaksel" and cid in body["Message"]
+    # A subscription made without the tool (no filter policy) is reported.
+    stray = sqs.create_queue(QueueName="inbox-unfiltered")["QueueUrl"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sqs.get_queue_attributes(
+        QueueUrl=stray, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+    assert len(unfiltered(sns, topic)) == 1

@@ -471,6 +471,10 @@ def _key_flows(api: Any) -> list[Call]:
             "name": "Bripka Joko Susilo", "phone": "0812-7700-1000", "polsek": "Polsek Jagakarsa"}})
         assert r.status in (200, 201), r
         assert api.get(f"/v1/villages/{VILLAGE}/contacts", "kasubsi.jaksel").status == 200
+        r = api.put("/v1/areas/31.74.09/contacts", "kasubsi.jaksel", {"polsek": {"name": "Ipda Rahmat",
+                                                                                 "phone": "0812-5550-1000"}})
+        assert r.status in (200, 201), r
+        assert api.get("/v1/areas/31.74.09/contacts", "kasubsi.jaksel").status == 200
         body = client_body("pk.andi", supervision_start=start.isoformat(),
                            supervision_end=(start + timedelta(days=180)).isoformat())
         body["address"]["village_code"] = VILLAGE

@@ -169,7 +169,7 @@ class VillageContactModel(Model):
     bapas_id = UnicodeAttribute(hash_key=True)
     village_code = UnicodeAttribute(range_key=True)
     village_name = UnicodeAttribute()
-    bhabinkamtibmas = MapAttribute()
+    bhabinkamtibmas = MapAttribute(null=True)  # none: the kecamatan's Polsek, then the kabupaten's Polres
     village_office = MapAttribute(null=True)
     version = NumberAttribute()
     updated_at = UnicodeAttribute()

@@ -18,7 +18,7 @@ from chalicelib.http import (
 )
 from chalicelib.paging import page_params
 from chalicelib.schemas.clients import ClientCreate, ClientList, ClientOut, ClientPatch
-from chalicelib.schemas.villages import VillageContacts, VillageContactsOut
+from chalicelib.schemas.villages import AreaContacts, AreaContactsOut, VillageContacts, VillageContactsOut
 from chalicelib.services import clients, villages
 
 bp = Blueprint(__name__)
@@ -81,3 +81,20 @@ def get_village_contacts(village_code):
     """Read a village's contacts in the caller's Bapas directory."""
     params = query_params(bp.current_request)
     return json_response(villages.read_contacts(principal(), village_code, params.get("bapas_id")))
+
+
+@route(bp, "/v1/areas/{area_code}/contacts", methods=["PUT"], roles=["coordinator"], request=AreaContacts,
+       response=AreaContactsOut, status=(201, 200), errors=(409,))
+def put_area_contacts(area_code):
+    """Set the police contact of a kecamatan (`{polsek: {name, phone}}`, code 31.74.09) or a kabupaten/kota
+    (`{polres: {name, phone}}`, code 31.74): used when a village has no Bhabinkamtibmas (mobile numbers only)."""
+    body = body_model(bp.current_request, AreaContacts)
+    result, status = villages.put_area_contacts(principal(), area_code, body, now_utc())
+    return json_response(result, status)
+
+
+@route(bp, "/v1/areas/{area_code}/contacts", response=AreaContactsOut, query=(ADMIN_BAPAS,))
+def get_area_contacts(area_code):
+    """Read a kecamatan's or kabupaten/kota's police contact in the caller's Bapas directory."""
+    params = query_params(bp.current_request)
+    return json_response(villages.read_area_contacts(principal(), area_code, params.get("bapas_id")))

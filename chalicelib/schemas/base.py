@@ -16,7 +16,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from chalicelib.domain.phones import InvalidPhone, normalize_id_phone
+from chalicelib.domain.phones import InvalidPhone, is_mobile, normalize_id_phone
 
 
 # `defer_build`: a model's validator is built the first time it validates (or the OpenAPI document is made),
@@ -50,6 +50,17 @@ def _e164(value: str) -> str:
 
 # An Indonesian number in any common written form in, E.164 (+62…) out.
 PhoneNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(_e164)]
+
+
+def _mobile(value: str) -> str:
+    if not is_mobile(value):
+        raise ValueError("must be an Indonesian mobile number: SMS cannot reach a landline, toll-free or "
+                         "premium-rate number")
+    return value
+
+
+# A number Pantau sends SMS to (village and area contacts): as PhoneNumber, and a mobile one.
+MobileNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(_e164), AfterValidator(_mobile)]
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
 
