@@ -427,7 +427,7 @@ def _records(item: ClientModel, result: rules.Compliance, message: EscalationMes
 
 @dataclass(frozen=True)
 class Recipient:
-    role: str
+    recipient_role: str
     name: str | None
     phone: str | None
 
@@ -485,16 +485,17 @@ def _notifications(item: ClientModel, escalation: EscalationModel, task: TaskMod
     village_tz = _village_tz(item)
     officer = DIRECTORY.officer(item.officer)
     others = ladder(item, reason)
-    police = next((r for r in others if r.role in POLICE), None)
-    guarantor = next((r for r in others if r.role == "guarantor"), None)
+    police = next((r for r in others if r.recipient_role in POLICE), None)
+    guarantor = next((r for r in others if r.recipient_role == "guarantor"), None)
     facts = _facts(escalation, item, officer, task, police, guarantor)
     base = {"thread": escalation.escalation_id, "kind": "escalation", "client_id": item.client_id,
             "bapas_id": item.bapas_id}
     records = []
     for r in others:
-        text = notices.compose(r.role, facts, r.name, reply_url(escalation.escalation_id, r.role)) if r.phone else None
+        role = r.recipient_role
+        text = notices.compose(role, facts, r.name, reply_url(escalation.escalation_id, role)) if r.phone else None
         records.append(outbound.prepare(outbound.Outgoing(
-            recipient=r.role, recipient_role=r.role, channel="sms", to=r.phone, text=text, outside=True,
+            recipient=role, recipient_role=role, channel="sms", to=r.phone, text=text, outside=True,
             tz=village_tz, **base), clock))
     officer_phone = officer.phone if officer is not None else None
     records.append(outbound.prepare(outbound.Outgoing(
@@ -569,7 +570,7 @@ def _facts(escalation: EscalationModel, item: ClientModel, officer: Any, task: T
         village_name=_village_name(item), rt_rw=notices.rt_rw_of(address.get("text")),
         officer_name=officer.name if officer is not None else item.officer,
         officer_phone=officer.phone if officer is not None else None, task_due=date.fromisoformat(task.due_date),
-        police_role=police.role if police else None, police_name=police.name if police else None,
+        police_role=police.recipient_role if police else None, police_name=police.name if police else None,
         police_phone=police.phone if police else None, guarantor_name=guarantor.name if guarantor else None,
         guarantor_phone=guarantor.phone if guarantor else None,
     )
