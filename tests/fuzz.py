@@ -233,7 +233,8 @@ def cli_run(api_url: str, token: str, role: str, seconds: int, out_dir: Any, max
     if max_examples:
         cmd += ["--max-examples", str(max_examples)]
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 600)
+    # Run in the output directory: the CLI keeps its crash cache (.schemathesis/) in the working directory.
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 600, cwd=out)
     elapsed = time.monotonic() - started
     (out / "output.txt").write_text(proc.stdout + proc.stderr)
     report = _json.loads((out / "report.json").read_text())

@@ -466,3 +466,45 @@ def test_the_request_log_carries_the_callers_sub(api, caplog):
     me = api.get("/v1/me", "pk.andi").json
     [line] = [r for r in caplog.records if getattr(r, "route", None) == "/v1/me"]
     assert (line.sub, line.role) == (me["sub"], "pk")
+
+
+# ----- fuzz: GET /v1/tasks -------------------------------------------------------------------------------------
+
+def test_a_task_list_page_costs_the_same_requests_whatever_the_table_holds(api):
+    """The outside fuzzer reported a `GET /v1/tasks` as an error (schemathesis' 10 s request timeout) rather than
+    a response. The list reads one index Query per state phase and one BatchGetItem (a PK's current clients): a
+    page costs at most three requests, whether the Bapas has 3 tasks or 123, and paging walks every task once."""
+    from chalicelib.adapters.tables import TaskModel
+    from tests.escalation_support import dynamodb_calls
+
+    cid = new_client(api)
+
+    def add(n: int, state: str) -> None:
+        for i in range(n):
+            tid = str(uuid.uuid4())
+            due = f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}"
+            TaskModel(tid, kind="home_visit", client_id=cid, bapas_id="jaksel", officer="pk.andi",
+                      officer_key="jaksel#pk.andi", due_date=due, state=state, state_due=f"{state}#{due}#{tid}",
+                      created_at="2026-01-01T00:00:00+00:00", version=1).save()
+
+    def cost(user: str, query: str) -> tuple[int, dict[str, Any]]:
+        with dynamodb_calls() as calls:
+            body = api.get(f"/v1/tasks?{query}", user).json
+        return sum(calls.values()), body
+
+    add(2, "open")
+    add(1, "done")
+    small = {user: cost(user, "limit=5")[0] for user in ("pk.andi", "kasubsi.jaksel")}
+    add(60, "open")
+    add(60, "done")
+    for user in ("pk.andi", "kasubsi.jaksel"):
+        n, body = cost(user, "limit=5")
+        assert n <= 3 and n <= small[user] + 1, (user, n, small)
+        seen, cursor, pages = [t["id"] for t in body["items"]], body["next_cursor"], 1
+        while cursor:
+            n, body = cost(user, f"limit=200&cursor={cursor}")
+            assert n <= 3, (user, n)
+            seen += [t["id"] for t in body["items"]]
+            cursor, pages = body["next_cursor"], pages + 1
+        mine = [t.task_id for t in TaskModel.scan() if t.client_id == cid]
+        assert sorted(seen) == sorted(mine) and len(seen) == 123 and pages <= 3, (user, len(seen), pages)
