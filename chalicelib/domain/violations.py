@@ -21,13 +21,14 @@ OUTCOMES = ("supervision_continued", "warning", "revoked", "other")
 
 
 def missed_windows(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime) -> list[Window]:
-    """Closed windows (closed at or before `as_of`) with no counted and no excused contact, oldest first."""
+    """Closed windows (closed at or before `as_of`) with no counted and no excused contact, oldest first; only
+    missable ones (not opened before tracking began, not cut short by a cadence change: `compliance.Window`)."""
     known = [c for c in contacts if c.at <= as_of and c.kind in (ContactKind.COUNTED, ContactKind.EXCUSED)]
     out = []
     for window in schedule.windows():
         if window.closes_at > as_of:
             break
-        if not any(window.contains(c.at) for c in known):
+        if window.missable and not any(window.contains(c.at) for c in known):
             out.append(window)
     return out
 

@@ -25,6 +25,10 @@ def test_missed_windows_are_the_closed_ones_without_a_counted_or_excused_contact
         (date(2026, 10, 8), date(2026, 10, 14)), (date(2026, 10, 22), date(2026, 10, 28))]  # 10-29.. still open
     closed = missed_windows(schedule, contacts, _at("2026-11-05T00:00:00+07:00"))
     assert closed[-1].first_day == date(2026, 10, 29) and len(closed) == 3
+    # Windows before Pantau tracked the client are never missed.
+    tracked = Schedule(date(2026, 10, 1), date(2026, 12, 31), 7, "Asia/Jakarta", tracking_from=date(2026, 10, 22))
+    assert [w.first_day for w in missed_windows(tracked, contacts, _at("2026-11-05T00:00:00+07:00"))] == [
+        date(2026, 10, 22), date(2026, 10, 29)]
 
 
 def _violation(**over):
