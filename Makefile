@@ -72,8 +72,8 @@ fuzz: install
 	$(BIN)/python -m tests.fuzz --seconds $${PANTAU_FUZZ_SECONDS:-600}
 
 # `make test` also checks every AWS call the in-process tests make against the calling function's IAM policy
-# (infra/iam_plugin.py); tests/test_infra.py packages the stack and runs cfn-lint on the merged template.
-test: export PYTEST_ADDOPTS := -p infra.iam_plugin $(PYTEST_ADDOPTS)
+# (tests/iam_plugin.py); tests/test_infra.py packages the stack and runs cfn-lint on the merged template.
+test: export PYTEST_ADDOPTS := -p tests.iam_plugin $(PYTEST_ADDOPTS)
 
 # Deploying to AWS (docs/operations.md): `make package [stage=prod|dev]`, then `aws cloudformation package/deploy`.
 stage ?= prod

@@ -5,7 +5,7 @@
 - `chalice package --merge-template` + `cfn-lint` on the merged template, clean (`infra/package.py`).
 - Every AWS call the key flows make, attributed to the Lambda function that makes it, is allowed by that
   function's policy; every statement of every policy is used by them; removing a permission or adding an
-  unpermitted call fails. `make test` also records the whole in-process suite (`-p infra.iam_plugin`).
+  unpermitted call fails. `make test` also records the whole in-process suite (`-p tests.iam_plugin`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from pynamodb.models import Model
 from chalicelib.adapters.tables import MODELS, PREFIX, TaskModel
 from infra import iam
 from infra import template as tpl
-from infra.iam import Call, allowed, recording, violations
+from tests import iam_tools
+from tests.iam_tools import Call, allowed, recording, violations
 from tests.support import client_body
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -407,9 +408,9 @@ def test_no_wildcard_outside_the_documented_exceptions():
         for fn in iam.functions():
             for s in iam.load_policy(stage, fn)["Statement"]:
                 assert s["Effect"] == "Allow" and "NotAction" not in s and "NotResource" not in s
-                actions = iam._list(s["Action"])
+                actions = iam_tools._list(s["Action"])
                 assert all("*" not in a for a in actions), (fn, s)
-                for resource in iam._list(s["Resource"]):
+                for resource in iam_tools._list(s["Resource"]):
                     if resource == "*":
                         for a in actions:
                             assert (fn, a) in iam.WILDCARD_EXCEPTIONS or ("*", a) in iam.WILDCARD_EXCEPTIONS, (fn, s)
@@ -571,7 +572,7 @@ def flows(request) -> list[Call]:
     """The key flows' calls (run once per session) and what each function's runtime does with its role."""
     if not _FLOWS:
         _FLOWS.extend(_key_flows(request.getfixturevalue("api")))
-    return _FLOWS + [c for fn in iam.functions() for c in iam.implicit_calls(fn, "dev")]
+    return _FLOWS + [c for fn in iam.functions() for c in iam_tools.implicit_calls(fn, "dev")]
 
 
 # Granted for paths the key flows do not reach; tests/test_escalation.py does, and `make test` records it.
@@ -594,9 +595,9 @@ def test_every_call_of_the_key_flows_is_allowed_and_every_permission_is_used(flo
     assert functions == set(iam.functions()), functions
     assert violations(flows, _policies()) == []
     # The same calls against the prod stage's resources are allowed by the prod policies.
-    prod = iam.as_stage([c for c in flows if c.operation != "lambda" and c.operation != "event-source-mapping"],
+    prod = iam_tools.as_stage([c for c in flows if c.operation != "lambda" and c.operation != "event-source-mapping"],
                         "pantau-dev", "pantau-prod")
-    prod += [c for fn in iam.functions() for c in iam.implicit_calls(fn, "prod")]
+    prod += [c for fn in iam.functions() for c in iam_tools.implicit_calls(fn, "prod")]
     assert violations(prod, _policies("prod")) == []
 
     # Least privilege, the other way round: every action on every resource pattern granted is used by a flow.
@@ -604,8 +605,8 @@ def test_every_call_of_the_key_flows_is_allowed_and_every_permission_is_used(flo
     for fn, policy in _policies().items():
         mine = [c for c in flows if c.function == fn]
         for s in policy["Statement"]:
-            for action in iam._list(s["Action"]):
-                for resource in iam._list(s["Resource"]):
+            for action in iam_tools._list(s["Action"]):
+                for resource in iam_tools._list(s["Resource"]):
                     probe = {"Version": "2012-10-17", "Statement": [
                         {"Effect": "Allow", "Action": action, "Resource": resource}]}
                     if not any(c.action.lower() == action.lower() and allowed(probe, c.action, c.resource)
@@ -651,7 +652,7 @@ def test_a_removed_permission_or_an_unpermitted_call_is_caught(flows):
 
 
 def test_every_boto3_call_in_the_code_is_granted_to_some_function():
-    found = iam.static_calls()
+    found = iam_tools.static_calls()
     services = {s for s, _, _ in found}
     assert {"s3", "sqs", "sns", "cognito-idp"} <= services, found  # the scanner still sees the code
     policies = [iam.load_policy("prod", fn) for fn in iam.functions()]
@@ -660,9 +661,9 @@ def test_every_boto3_call_in_the_code_is_granted_to_some_function():
         if method == "generate_presigned_post":
             actions = ["s3:PutObject"]
         else:
-            operation = iam.method_to_operation(service, method)
-            assert operation, f"{where}: {service}.{method} is not an API call; teach infra/iam.py about it"
-            actions = [a for a, _ in iam.required(service, operation, _dummy_params(service), iam.REGION)]
+            operation = iam_tools.method_to_operation(service, method)
+            assert operation, f"{where}: {service}.{method} is not an API call; teach tests/iam_tools.py about it"
+            actions = [a for a, _ in iam_tools.required(service, operation, _dummy_params(service), iam.REGION)]
         for action in actions:
             if not any(_grants(p, action) for p in policies):
                 missing.append((where, service, method, action))
@@ -675,7 +676,8 @@ def _dummy_params(service: str) -> dict[str, Any]:
 
 
 def _grants(policy: dict[str, Any], action: str) -> bool:
-    return any(s["Effect"] == "Allow" and iam._match(iam._list(s.get("Action")), action, case_sensitive=False)
+    return any(s["Effect"] == "Allow"
+               and iam_tools._match(iam_tools._list(s.get("Action")), action, case_sensitive=False)
                for s in policy["Statement"])
 
 
