@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -295,16 +296,48 @@ MAX_CURSOR = 2048
 
 
 def query_params(request: Any) -> dict[str, str]:
+    """The query string, every value bounded, and each parameter the route declares (`route(query=...)`)
+    checked against its schema there: enums, integer ranges, dates. Services get values already valid."""
     params = dict(request.query_params or {})
     errors = [FieldError(name, f"must be at most {MAX_CURSOR if name == 'cursor' else MAX_QUERY_VALUE} characters")
               for name, value in sorted(params.items())
               if len(value) > (MAX_CURSOR if name == "cursor" else MAX_QUERY_VALUE)]
     if errors:
         raise validation_failed(errors)
+    doc = ROUTES.get(((request.context or {}).get("resourcePath", ""), request.method))
+    errors = [e for q in (doc.query if doc else ()) if (e := _query_error(q, params.get(q.name))) is not None]
+    if errors:
+        raise validation_failed(errors)
     return params
 
 
-# Query parameters several lists share (their documentation; `page_params` and `access` enforce them).
+def _query_error(q: QueryParam, raw: str | None) -> FieldError | None:
+    schema = q.schema
+    if raw is None:
+        return None
+    if schema.get("type") == "integer":
+        low, high = schema["minimum"], schema["maximum"]
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:  # str.isdigit() accepts '¹'
+            return FieldError(q.name, f"must be an integer from {low} to {high}")
+        return None
+    if not raw:  # `?state=`: no value, as if not sent
+        return None
+    if "enum" in schema and raw not in schema["enum"]:
+        return FieldError(q.name, f"must be one of {', '.join(schema['enum'])}")
+    if schema.get("format") == "date" and not _is_date(raw):
+        return FieldError(q.name, "must be a date, YYYY-MM-DD")
+    return None
+
+
+def _is_date(raw: str) -> bool:
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return len(raw) == 10
+
+
+# Query parameters several lists share (`query_params` checks them, `page_params` reads limit and cursor).
 PAGING = (QueryParam("limit", f"Page size (default {DEFAULT_LIMIT})",
                      {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
           QueryParam("cursor", "next_cursor of the previous page", {"type": "string"}))

@@ -138,3 +138,18 @@ def test_numbers_dynamodb_cannot_store_are_normalised_not_a_5xx(api):
     body = client_body(address={"text": "Jl. A", "village_code": VILLAGE, "location": {"lat": 1e-200, "lon": 106.8}})
     r = api.post("/v1/clients", "kasubsi.jaksel", body)
     assert r.status == 201 and r.json["address"]["location"] == {"lat": 0.0, "lon": 106.8}, r
+
+
+ENUMS_AND_DATES = sorted((k, q.name) for k, d in ROUTES.items() for q in d.query
+                         if "enum" in q.schema or q.schema.get("format") == "date")
+
+
+@pytest.mark.parametrize("path,method,name", [(p, m, n) for (p, m), n in ENUMS_AND_DATES],
+                         ids=[f"{m} {p} ?{n}" for (p, m), n in ENUMS_AND_DATES])
+def test_every_declared_enum_and_date_parameter_is_checked_by_its_route(api, path, method, name):
+    """Declared once in `route(query=...)`, checked there (http.query_params): a value outside the schema is a
+    422 naming the parameter, whatever the route's service does with it."""
+    user = _user(path, method)
+    base = _path(api, path) + ("?bapas_id=jaksel&" if user == "admin.pusat" else "?")
+    assert_problem(api.request(method, f"{base}{name}=no-such-value", user), 422, name, code="validation_failed")
+    assert api.request(method, f"{base}{name}=", user).status == 200  # empty: as if not sent

@@ -2,6 +2,7 @@
 
 from chalice import Blueprint
 
+from chalicelib.domain.compliance import State
 from chalicelib.domain.timeutil import now_utc
 from chalicelib.http import (
     ADMIN_BAPAS,
@@ -40,8 +41,7 @@ def create_client():
 
 @route(bp, "/v1/clients", response=ClientList, query=(
     OFFICER,
-    QueryParam("state", "compliance state", {"type": "string", "enum": ["compliant", "due", "missed", "unreachable",
-                                                                        "ended"]}),
+    QueryParam("state", "compliance state", {"type": "string", "enum": [s.value for s in State]}),
     QueryParam("village_code", "Kemendagri village code, with or without dots", {"type": "string"}),
     ADMIN_BAPAS, *PAGING))
 def list_clients():

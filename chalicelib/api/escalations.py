@@ -28,7 +28,7 @@ bp = Blueprint(__name__)
 
 @route(bp, "/v1/escalations", response=EscalationList, query=(
     QueryParam("state", "open or resolved; without it the open ones come first",
-               {"type": "string", "enum": ["open", "resolved"]}), OFFICER, ADMIN_BAPAS, *PAGING))
+               {"type": "string", "enum": list(casework.ESCALATION_STATES)}), OFFICER, ADMIN_BAPAS, *PAGING))
 def list_escalations():
     """List escalations, newest first: a PK's own clients', a coordinator's Bapas, or (admin) one Bapas."""
     params = query_params(bp.current_request)
@@ -51,7 +51,7 @@ def resolve_escalation(escalation_id):
 
 @route(bp, "/v1/tasks", response=TaskList, query=(
     QueryParam("state", "open or done; without it the open ones come first",
-               {"type": "string", "enum": ["open", "done"]}), OFFICER, ADMIN_BAPAS, *PAGING))
+               {"type": "string", "enum": list(casework.TASK_STATES)}), OFFICER, ADMIN_BAPAS, *PAGING))
 def list_tasks():
     """List tasks (home visits asked by escalations), soonest due first: a PK's own, or a Bapas's."""
     params = query_params(bp.current_request)

@@ -67,9 +67,9 @@ def list_stage_reviews(client_id):
 # ----- transfers between Bapas ------------------------------------------------------------------------
 
 DIRECTION = QueryParam("direction", "incoming (default: transfers into the caller's Bapas) or outgoing",
-                       {"type": "string", "enum": ["incoming", "outgoing"]})
+                       {"type": "string", "enum": list(transfers.DIRECTIONS)})
 TRANSFER_STATE = QueryParam("state", "pending, accepted or declined; without it the pending ones come first",
-                            {"type": "string", "enum": ["pending", "accepted", "declined"]})
+                            {"type": "string", "enum": list(transfers.STATES)})
 
 
 @route(bp, "/v1/clients/{client_id}/transfer", methods=["POST"], roles=["coordinator"], request=TransferRequest,
