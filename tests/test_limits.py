@@ -38,7 +38,7 @@ class _FreshIds(dict):
 
 
 def _path(api, template: str) -> str:
-    return template.format_map(_FreshIds(client_id=api.pantau_client, village_code=VILLAGE,
+    return template.format_map(_FreshIds(client_id=api.pantau_client, village_code=VILLAGE, area_code=VILLAGE[:8],
                                           photo_id=f"{uuid.uuid4()}.jpg"))
 
 
