@@ -116,6 +116,9 @@ class ClientModel(Model):
     request_hash = UnicodeAttribute(null=True)
     # Compliance facts: "<UTC RFC 3339>|<contact kind>|<record key>", appended in the record's transaction.
     contacts = ListAttribute(of=UnicodeAttribute, null=True)
+    # The facts of windows closed more than KEEP_DAYS ago, folded into one summary (domain/compaction.py): the
+    # item stays bounded however many records the client has.
+    contacts_summary = UnicodeAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     open_escalation_id = UnicodeAttribute(null=True)

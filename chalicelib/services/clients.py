@@ -13,8 +13,8 @@ from chalicelib.adapters.directory import DIRECTORY
 from chalicelib.adapters.tables import ClientModel, get_or_none, plain
 from chalicelib.auth import Principal
 from chalicelib.config import settings
+from chalicelib.domain import compaction, progress, reviews
 from chalicelib.domain import compliance as rules
-from chalicelib.domain import progress, reviews
 from chalicelib.domain.clients import default_interval, local_today, stage_on
 from chalicelib.domain.phones import carry_state, phone_view
 from chalicelib.domain.timeutil import to_rfc3339
@@ -43,8 +43,17 @@ def client_entity(client_id: str) -> str:
 
 # ----- compliance from the stored facts -------------------------------------------------------------
 
-def contacts_of(item: ClientModel) -> list[rules.Contact]:
-    return [rules.Contact(f.at, f.kind) for f in map(Fact.parse, item.contacts or [])]
+def facts_of(item: ClientModel, tz: str | None = None) -> list[Fact]:
+    """The client's compliance facts: those on the item (`contacts`) and the representative facts of its
+    compacted windows (`contacts_summary`, domain/compaction.py): what the rules see is the full history's."""
+    if not item.contacts_summary:
+        return [Fact.parse(fact) for fact in item.contacts or []]
+    schedule = schedule_of(item, tz or BAPAS.timezone(item.bapas_id))
+    return compaction.all_facts(schedule, item.contacts_summary, item.contacts or [])
+
+
+def contacts_of(item: ClientModel, tz: str | None = None) -> list[rules.Contact]:
+    return [rules.Contact(f.at, f.kind) for f in facts_of(item, tz)]
 
 
 def cadence_of(item: ClientModel) -> list[dict[str, Any]]:
@@ -76,7 +85,7 @@ def schedule_of(item: ClientModel, tz: str) -> rules.Schedule:
 
 def evaluate_client(item: ClientModel, tz: str, now: datetime,
                     grace: timedelta = rules.DEFAULT_GRACE) -> rules.Compliance:
-    return rules.evaluate(schedule_of(item, tz), contacts_of(item), now, grace=grace)
+    return rules.evaluate(schedule_of(item, tz), contacts_of(item, tz), now, grace=grace)
 
 
 def progress_of(item: ClientModel, tz: str, now: datetime) -> progress.Status:
@@ -306,6 +315,7 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
     _check_period(*_period_after(item, changes))
     changes.update(_tracking_changes(item, patch, changes))
     changes.update(cadence_changes(item, patch, changes, tz, now))
+    _check_summarised_windows(item, changes, tz)
     if not changes:
         # Nothing changes (no write, same version), but the record goes back to the caller: audited like a read
         # (fail closed), under its own action so the audit shows the PATCH.
@@ -414,6 +424,30 @@ def cadence_changes(item: ClientModel, patch: ClientPatch, changes: dict[str, An
     if not kept:
         entry["from"] = start.isoformat()
     return {"schedule": [*kept, entry]}
+
+
+class _Changed:
+    """The client item as a PATCH would leave it (for `schedule_of`), without touching the item."""
+
+    def __init__(self, item: ClientModel, changes: dict[str, Any]) -> None:
+        self._item, self._changes = item, changes
+
+    def __getattr__(self, name: str) -> Any:
+        return self._changes[name] if name in self._changes else getattr(self._item, name)
+
+
+def _check_summarised_windows(item: ClientModel, changes: dict[str, Any], tz: str) -> None:
+    """Windows closed long ago are kept as a summary of their outcomes (domain/compaction.py), not as facts: a
+    change that would move one of them (a new start, an end before them) cannot be applied exactly: 422."""
+    if not item.contacts_summary or not changes:
+        return
+    changed: Any = _Changed(item, changes)
+    if compaction.same_windows(schedule_of(item, tz), schedule_of(changed, tz), item.contacts_summary):
+        return
+    name = next((n for n in ("supervision_start", "checkin_interval_days", "supervision_end", "program")
+                 if n in changes), sorted(changes)[0])
+    raise validation_failed([FieldError(name, f"would move check-in windows that closed more than "
+                                              f"{compaction.KEEP_DAYS} days ago; they can no longer change")])
 
 
 def _period_after(item: ClientModel, changes: dict[str, Any]) -> tuple[date, date]:

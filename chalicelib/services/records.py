@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import size
 
 from chalicelib.access import bound_officer
 from chalicelib.adapters import storage
@@ -48,7 +49,7 @@ from chalicelib.adapters.tables import (
     record_time_key,
 )
 from chalicelib.auth import Principal
-from chalicelib.domain import compliance, geo, progress, reviews
+from chalicelib.domain import compaction, compliance, geo, progress, reviews
 from chalicelib.domain.clients import Stage, local_today, stage_on
 from chalicelib.domain.photo_evidence import EXIF_PREFIX_BYTES, evaluate_photo
 from chalicelib.domain.photos import MAX_PHOTO_BYTES
@@ -61,7 +62,7 @@ from chalicelib.schemas.lifecycle import StageReviewBody
 from chalicelib.schemas.photos import UploadRequest
 from chalicelib.schemas.records import CheckinBody, VisitBody
 from chalicelib.schemas.reports import ProgressReportBody
-from chalicelib.services.clients import due_fields, evaluate_client, load_client
+from chalicelib.services.clients import due_fields, evaluate_client, load_client, schedule_of
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
 from chalicelib.services.phones import inactive_update
 from chalicelib.services.results import Saved, Written
@@ -243,6 +244,7 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
         kept_from=[f"{o.version_id or ''}|{o.etag or ''}" for o in objects] if objects else None,
     )
     claims = [_claim(p, o.key, draft.record_key, now) for o in objects]
+    same_facts = None  # the condition a rewrite of the compliance facts needs (compaction)
     if draft.kind == PROGRESS:  # its fact for the due rule (domain/progress.py)
         fact = progress.fact(to_rfc3339(draft.at), *_report_period(draft), draft.record_key)
         actions = [ClientModel.progress_reports.set((ClientModel.progress_reports | []).append([fact]))]
@@ -253,9 +255,11 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
         actions = [ClientModel.open_violations.add({draft.record_id})]
     else:
         fact = Fact(draft.at, draft.contact, draft.record_key).to_text()
-        actions = [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))]
+        actions, same_facts = _fact_actions(client, tz, fact, now)
     # Access was checked on the item just read; the condition makes sure it still holds when we write.
     still_allowed = ClientModel.client_id.exists() & (ClientModel.bapas_id == client.bapas_id)
+    if same_facts is not None:
+        still_allowed &= same_facts
     if officer := bound_officer(p):
         still_allowed &= ClientModel.officer == officer
     if draft.contact is compliance.ContactKind.INACTIVE:
@@ -287,6 +291,27 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
     logger.info("record created", extra={"kind": draft.kind, "record_id": draft.record_id,
                                          "photos": len(draft.photos)})
     return Saved(json.loads(text), Written.CREATED)
+
+
+def _fact_actions(client: ClientModel, tz: str, fact: str, now: datetime) -> tuple[list[Any], Any]:
+    """The client update for a new compliance fact, and the condition it needs (None: none).
+
+    Usually the fact is appended. When windows have closed more than `KEEP_DAYS` ago since the last compaction,
+    or the fact belongs to a compacted window (a late offline record), the facts of those windows are folded
+    into `contacts_summary` (domain/compaction.py) and `contacts` is rewritten from the item just read, on the
+    condition that no other write changed either meanwhile (if one did, the transaction is cancelled and the
+    app's retry of the same PUT finds the new item)."""
+    texts = list(client.contacts or [])
+    plan = compaction.plan_fact(schedule_of(client, tz), client.contacts_summary, texts, fact, now)
+    if not plan.rewrites:
+        return [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))], None
+    summary = ClientModel.contacts_summary
+    actions = [ClientModel.contacts.set(plan.contacts), summary.set(plan.summary) if plan.summary else summary.remove()]
+    same = (size(ClientModel.contacts) == len(texts)) if texts else (
+        ClientModel.contacts.does_not_exist() | (size(ClientModel.contacts) == 0))
+    same &= (ClientModel.contacts_summary == client.contacts_summary) if client.contacts_summary else \
+        ClientModel.contacts_summary.does_not_exist()
+    return actions, same
 
 
 def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWriteError) -> dict[str, Any]:

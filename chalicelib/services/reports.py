@@ -28,13 +28,20 @@ from zoneinfo import ZoneInfo
 from chalicelib.access import scoped_bapas
 from chalicelib.adapters.tables import AuditModel, ClientModel, EscalationModel, RecordModel, record_time_key
 from chalicelib.auth import Principal
+from chalicelib.domain import compaction, workload
 from chalicelib.domain import compliance as rules
-from chalicelib.domain import workload
 from chalicelib.domain.clients import local_today
 from chalicelib.domain.timeutil import from_key_time, parse_rfc3339, to_rfc3339
 from chalicelib.errors import FieldError, field_error, validation_failed
 from chalicelib.paging import Page, encode_cursor
-from chalicelib.services.clients import client_entity, load_client, progress_of, reviews_of, schedule_of
+from chalicelib.services.clients import (
+    client_entity,
+    facts_of,
+    load_client,
+    progress_of,
+    reviews_of,
+    schedule_of,
+)
 from chalicelib.services.common import BAPAS
 
 MAX_RANGE_DAYS = 366
@@ -42,7 +49,7 @@ DEFAULT_RANGE_DAYS = 30
 STATES = tuple(s.value for s in rules.State)
 # Only what the report needs of a client item (the 1 MB page limit still counts whole items).
 REPORT_ATTRIBUTES = ["client_id", "officer", "supervision_start", "supervision_end", "checkin_interval_days",
-                     "contacts", "progress_reports", "stage_reviews"]
+                     "contacts", "contacts_summary", "progress_reports", "stage_reviews"]
 
 
 # ----- compliance report ---------------------------------------------------------------------------
@@ -110,11 +117,13 @@ def report_range(params: dict[str, str], today: date) -> tuple[date, date]:
         raise validation_failed([FieldError("from", "must not be after to")])
     if (to - first).days + 1 > MAX_RANGE_DAYS:
         raise validation_failed([FieldError("from", f"the range may cover at most {MAX_RANGE_DAYS} days")])
+    if to < today - timedelta(days=compaction.KEEP_DAYS):
+        # Facts of windows closed longer ago are kept per window (domain/compaction.py): a report ending
+        # earlier could not tell what was known on its last day.
+        raise validation_failed([FieldError("to", f"must be within the last {compaction.KEEP_DAYS} days")])
     return first, to
 
 
-def _facts(item: ClientModel) -> list[workload.Fact]:
-    return [workload.Fact.parse(fact) for fact in item.contacts or []]
 
 
 def compliance_report(p: Principal, params: dict[str, str], now: datetime) -> dict[str, Any]:
@@ -136,7 +145,7 @@ def compliance_report(p: Principal, params: dict[str, str], now: datetime) -> di
         row = rows.setdefault(item.officer, _Row(item.officer))
         officer_of[item.client_id] = item.officer
         row.clients += 1
-        schedule, facts = schedule_of(item, tz), _facts(item)
+        schedule, facts = schedule_of(item, tz), facts_of(item, tz)
         row.by_state[rules.evaluate(schedule, [rules.Contact(f.at, f.kind) for f in facts], as_of).state.value] += 1
         t = workload.tally(schedule, facts, first, last, as_of)
         row.expected += t.checkins_expected
