@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.records import record_saved
 from chalicelib.config import settings
+from chalicelib.domain.compaction import KEEP_DAYS
 from chalicelib.domain.compliance import State
 from chalicelib.domain.timeutil import now_utc
 from chalicelib.http import (
@@ -68,7 +69,8 @@ def list_progress_reports(client_id):
 @route(bp, "/v1/reports/compliance", roles=READERS, headers=("Content-Disposition",),
        response=(ComplianceReportOut, Text(media_type="text/csv", description="With Accept: text/csv or ?format=csv")),
        query=(QueryParam("from", "First local date (default: 29 days before `to`)", DAY),
-              QueryParam("to", "Last local date (default: today in the Bapas time zone)", DAY),
+              QueryParam("to", "Last local date (default: today in the Bapas time zone); at most "
+                                f"{KEEP_DAYS} days ago: older check-ins are kept per window, not per day", DAY),
               QueryParam("officer", "Only this PK's row", {"type": "string"}),
               QueryParam("format", "csv: the same as `Accept: text/csv`", {"type": "string", "enum": ["json", "csv"]}),
               ADMIN_BAPAS))
