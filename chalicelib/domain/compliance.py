@@ -336,7 +336,7 @@ class Compliance:
         }
 
 
-_UNREACHABLE_AFTER = 3  # consecutive missed windows that make a client unreachable
+UNREACHABLE_AFTER = 3  # consecutive missed windows that make a client unreachable
 THREE_MISSED = "three_missed"
 NUMBER_INACTIVE = "number_inactive"
 
@@ -409,7 +409,7 @@ def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime,
         elif not excused[i] and schedule._missable(i):
             missed_total += 1
             streak += 1
-            if streak == _UNREACHABLE_AFTER:
+            if streak == UNREACHABLE_AFTER:
                 third_missed = i
     if not ended and counted[current]:
         streak = 0
@@ -453,7 +453,7 @@ def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime,
 
     reason = None
     if episode_started_at is not None:
-        reason = THREE_MISSED if streak >= _UNREACHABLE_AFTER else NUMBER_INACTIVE
+        reason = THREE_MISSED if streak >= UNREACHABLE_AFTER else NUMBER_INACTIVE
     return Compliance(
         state=state,
         consecutive_missed=streak,

@@ -86,7 +86,9 @@ def task_id_for(escalation_id: str) -> str:
 
 
 def reason_of(result: rules.Compliance) -> str:
-    return result.reason or ("three_missed" if result.consecutive_missed >= 3 else "number_inactive")
+    if result.reason:
+        return result.reason
+    return rules.THREE_MISSED if result.consecutive_missed >= rules.UNREACHABLE_AFTER else rules.NUMBER_INACTIVE
 
 
 def _system(bapas_id: str) -> Principal:
