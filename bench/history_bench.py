@@ -60,9 +60,9 @@ def _item(i: int, years: int, compacted: bool, now: datetime) -> Any:
         texts.append(Fact(at, rules.ContactKind.COUNTED, f"{kind}#{uuid.uuid5(NAMESPACE, f'{i}-{week}')}").to_text())
     summary = None
     if compacted:
-        folded, texts = compaction.compact(schedule, compaction.Summary(), texts,
-                                           compaction.compactable(schedule, now))
-        summary = folded.encode()
+        *older, newest = texts  # as the write path leaves it after the latest record
+        plan = compaction.plan_fact(schedule, None, older, newest, now)
+        texts, summary = (plan.contacts, plan.summary) if plan.rewrites else ([*older, newest], None)
     stamp = now.isoformat()
     return ClientModel(
         client_id, bapas_id=BAPAS, officer=officer, officer_key=f"{BAPAS}#{officer}", name=f"Klien Uji {i}",
@@ -93,7 +93,7 @@ def run(clients: int = CLIENTS, compare: bool = False) -> list[dict[str, Any]]:
                         size += len(json.dumps(item.serialize()))
                         facts += len(item.contacts)
                         batch.save(item)
-                result = measure(env, 1)
+                result = measure(env, 2)  # the counts of the second request: caches warm, as in a warm Lambda
                 assert result["report_clients"] == clients, result
                 results.append({"years": years, "compacted": compacted, "client_bytes": size,
                                 "facts_per_client": facts / clients, **result})
@@ -109,7 +109,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         ops = ", ".join(f"{op.split('.', 1)[1]} × {n}" for op, n in r["requests"].items())
         rows.append(f"| {'compacted (now)' if r['compacted'] else 'every fact (before)'} | {r['years']} | "
                     f"{r['facts_per_client']:.0f} | {r['client_bytes'] / 1e6:.2f} MB | {ops} |")
-    by = {(r["compacted"], r["years"]): sum(r["requests"].values()) for r in results}
+    by = {(r["compacted"], r["years"]): r["requests"].get("dynamodb.Query", 0) for r in results}
     verdict = ("equal" if by[(True, 1)] == by[(True, 3)] else "NOT equal")
     before = (f"({by[(False, 1)]} → {by[(False, 3)]} requests)" if (False, 1) in by else
               "(`--compare` measures it: moto needs minutes for the 30 MB of a Bapas with three years of facts)")
@@ -127,7 +127,7 @@ fact in `contacts` as before. `GET /v1/reports/compliance` (default range), Dyna
 |---|---|---|---|---|
 {table}
 
-With compaction the report's requests are **{verdict}** for 1 and 3 years ({by[(True, 1)]} and {by[(True, 3)]}):
+With compaction the report's requests are **{verdict}** for 1 and 3 years ({by[(True, 1)]} and {by[(True, 3)]} Queries):
 an item holds the facts of the last {KEEP_DAYS} days (about nine weeks here) plus a summary that grows with
 changes of outcome and visit days, not with records. Before, every year of weekly history added about 60 facts
 (≈ 5 KB) to every item and the report read them all {before}. The same

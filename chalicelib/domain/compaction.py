@@ -45,6 +45,9 @@ from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 from chalicelib.domain.workload import Fact
 
 KEEP_DAYS = 62  # facts of windows closed longer ago than this are summarised (about two months of offline lag)
+# The report covers at most 366 days ending at most KEEP_DAYS ago (services/reports.py): visit days older than
+# this can never be counted again, so the summary forgets them (it stops growing after ~14 months).
+VISIT_REACH_DAYS = 366 + KEEP_DAYS + 1
 COUNTED, EXCUSED, NEITHER = "c", "e", "-"
 _RUN = re.compile(r"([ce-])(\d+)")
 SUMMARY_KEY = "compacted"  # the record key of the representative facts
@@ -253,4 +256,6 @@ def plan_fact(schedule: Schedule, summary_text: str | None, texts: list[str], ne
     if windows == summary.windows and not summary.covers(schedule, fact.at):
         return Plan(append=new, contacts=None, summary=None)
     summary, rest = compact(schedule, summary, [*texts, new], windows)
+    oldest = now.astimezone(schedule._zone).date() - timedelta(days=VISIT_REACH_DAYS)
+    summary = replace(summary, visits=tuple((d, n) for d, n in summary.visits if d >= oldest))
     return Plan(append=None, contacts=rest, summary=summary.encode())
