@@ -263,3 +263,37 @@ def test_history_beyond_one_transaction_moves_after_it_and_a_retry_finishes_a_cr
     assert {TaskModel.get(e.task_id).bapas_id for e in EscalationModel.client_index.query(cid)} == {"makassar"}
     assert retry.json["moved"] == 6
     assert TransferModel.get(tid, consistent_read=True).history_pending == 0
+
+
+def test_an_escalation_opening_while_the_client_moves_opens_in_the_receiving_bapas(api, monkeypatch):
+    from chalicelib.config import settings
+    from chalicelib.services import escalation
+    from infra.invoke import drain
+
+    cid = unreachable_client(api)
+    tid = request(api, cid).json["id"]
+    records = escalation._records
+    moved = []
+
+    def accept_meanwhile(*args, **kwargs):  # the worker has read the client; the transfer commits now
+        if not moved:
+            moved.append(api.post(f"/v1/transfers/{tid}/accept", "kasubsi.makassar", {"officer": "pk.citra"}))
+        return records(*args, **kwargs)
+
+    monkeypatch.setattr(escalation, "_records", accept_meanwhile)
+    import app as application
+    from infra.invoke import _Context, scheduled_event
+
+    application.escalate_unreachable(scheduled_event(at_wib(today_wib()).isoformat()), _Context())
+    # The first delivery is refused (the client moved after the worker read it); SQS delivers it again and it
+    # is stale (the episode now starts at a WITA midnight).
+    drain(settings().escalation_queue_url, application.escalation_worker, retry_failed=True)
+    assert moved[0].status == 200, moved
+    # Nothing was opened in the sending Bapas; the run (in the receiving Bapas's time zone) opens it there.
+    assert list(EscalationModel.client_index.query(cid)) == []
+    assert ClientModel.get(cid, consistent_read=True).open_escalation_id is None
+    result = run_and_drain(at_wib(today_wib(), 2))
+    [opened] = list(EscalationModel.client_index.query(cid))
+    assert (opened.bapas_id, opened.officer, opened.state) == ("makassar", "pk.citra", "open"), result
+    assert ClientModel.get(cid, consistent_read=True).open_escalation_id == opened.escalation_id
+    assert TaskModel.get(opened.task_id).bapas_id == "makassar"

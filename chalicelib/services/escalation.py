@@ -340,6 +340,10 @@ def _get(model: Any, *key: str) -> Any:
 _EXISTS: Any = object()  # `_open` found the escalation already there
 
 
+class ClientChanged(RuntimeError):
+    """The client was transferred or reassigned between reading it and opening its escalation."""
+
+
 # ----- opening: named steps ---------------------------------------------------------------------------
 
 def _open(item: ClientModel, message: EscalationMessage, escalation_id: str, message_id: str,
@@ -364,6 +368,9 @@ def _open(item: ClientModel, message: EscalationMessage, escalation_id: str, mes
     except TransactWriteError as exc:
         if not condition_failed(exc):
             raise  # TransactionConflict and the like: SQS delivers the message again
+        if _get(EscalationModel, escalation_id) is None:
+            logger.info("client moved or reassigned while opening", extra={"escalation_id": escalation_id})
+            raise ClientChanged(escalation_id) from None  # SQS delivers it again; the next try reads the client anew
         logger.info("escalation opened concurrently", extra={"escalation_id": escalation_id})
         return _EXISTS
     logger.info("escalation opened", extra={
@@ -535,8 +542,11 @@ def _commit(item: ClientModel, escalation: EscalationModel, task: TaskModel, mes
         for n in messages:
             tx.save(n, condition=NotificationModel.escalation_id.does_not_exist())
         tx.save(task, condition=TaskModel.task_id.does_not_exist())
+        # Still the client's Bapas and PK as read: a transfer to another Bapas or a reassignment committed meanwhile
+        # refuses this (the message is retried and opens the escalation where the client is now).
         tx.update(ClientModel(item.client_id), actions=[ClientModel.open_escalation_id.set(escalation.escalation_id)],
-                  condition=ClientModel.client_id.exists())
+                  condition=ClientModel.client_id.exists() & (ClientModel.bapas_id == item.bapas_id)
+                  & (ClientModel.officer == item.officer))
         if previous is not None:
             tx.update(EscalationModel(previous[0].escalation_id),
                       actions=[EscalationModel.episode_ended_at.set(to_rfc3339(previous[1]))],
