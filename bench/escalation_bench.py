@@ -57,7 +57,8 @@ MIX = {
     "ended": 0.01,  # supervision ended yesterday: leaves the due index
 }
 WORST = {"unreachable": 1.0}  # every due client newly unreachable
-BUDGET = 4  # DynamoDB requests per due client (issue 4)
+BUDGET = 2  # DynamoDB requests per due client in the realistic mix (issue 11)
+GRACE_DAYS = 2  # the default grace_hours (48)
 PROGRESS_EVERY = 20_000
 NAMESPACE = uuid.UUID("3d0c7a52-8f0e-4b8e-a5f4-6a1e2c9d7b31")
 TIMEZONES = {"jaksel": "Asia/Jakarta", "makassar": "Asia/Makassar"}  # infra/seed.py BAPAS
@@ -125,14 +126,18 @@ def _client(label: str, i: int, kind: str | None, today: date, villages: dict[st
         facts = _facts(i, start, interval, tz, closed, closed)
         due_at = _midnight(start + timedelta(days=interval * (closed + 1)), tz)
     else:
-        start = today - timedelta(days=interval * closed)
-        end = today - timedelta(days=1) if kind == "ended" else \
+        # Version 1.1: an episode is escalated once its grace period (48 hours) is over, so the due clients' last
+        # window closed GRACE_DAYS ago; the realistic ones became due then and were moved on by the hourly runs,
+        # and the unreachable ones are due now, at the end of their grace period.
+        closed_on = today - timedelta(days=GRACE_DAYS)
+        start = closed_on - timedelta(days=interval * closed)
+        end = closed_on - timedelta(days=1) if kind == "ended" else \
             start + timedelta(days=interval * (closed + 6 + i % 20) - 1)
         missed = {"kept_contact": 0, "ended": 0, "missed": 1 + i % 2, "unreachable": 3, "already_escalated": 4}[kind]
         facts = _facts(i, start, interval, tz, closed, closed - missed)
         due_at = _midnight(today, tz)
         if kind == "already_escalated":  # its third missed window closed a window ago; last week's run escalated it
-            open_escalation = escalation_id_for(client_id, _midnight(today - timedelta(days=interval), tz))
+            open_escalation = escalation_id_for(client_id, _midnight(closed_on - timedelta(days=interval), tz))
     stamp = to_rfc3339(datetime.now(UTC))
     return ClientModel(
         client_id, bapas_id=bapas, officer=officer, officer_key=f"{bapas}#{officer}", name=f"Klien Uji {i}",
@@ -166,6 +171,10 @@ def seed_directory() -> tuple[dict[str, tuple[str, ...]], dict[str, list[str]]]:
                                 updated_by="bench", bhabinkamtibmas={
                                     "name": f"Bripka Uji {bapas.title()} {j + 1}", "phone": f"+628127700{j:04d}",
                                     "polsek": f"Polsek {bapas.title()}"}).save()
+    from chalicelib.adapters.tables import BapasModel
+
+    for bapas in VILLAGES:  # the worst case sends far more than a day's cap: measured here is the requests' cost
+        BapasModel(bapas).update(actions=[BapasModel.sms_daily_cap.set(1_000_000)])
     pks = {b: [u.username for u in USERS if u.bapas_id == b and u.role == "pk"] for b in VILLAGES}
     return dict(VILLAGES), pks
 
@@ -322,7 +331,8 @@ def measure(env: Any, population: Population, mix_name: str) -> dict[str, Any]:
     from tests.escalation_support import sns_backend
     from tests.support import reset_caches
 
-    as_of = _midnight(population.today, "Asia/Jakarta") + timedelta(hours=1)  # 01:00 WIB, as scheduled
+    # 10:00 WIB: daytime in every zone, so the SMS outside the Bapas go at once (at night they would be deferred).
+    as_of = _midnight(population.today, "Asia/Jakarta") + timedelta(hours=10)
     expected = population.expected()
     due = len(population.due)
     reset_caches()  # a cold process: Bapas time zones and officers are read again
@@ -347,7 +357,7 @@ def measure(env: Any, population: Population, mix_name: str) -> dict[str, Any]:
     assert drained.get("messages", 0) == escalated and drained.get("failed", 0) == 0, drained
     assert "invocation_errors" not in drained, drained
     assert run_timing.cancelled == 0 and worker_timing.cancelled == 0
-    assert sms == 2 * escalated, sms  # the Bhabinkamtibmas and the PK, once each
+    assert sms == 2 * escalated, sms  # the Bhabinkamtibmas and the PK, once each (no village office on record)
     run, worker = _phase(run_counter, run_timing, run_s), _phase(worker_counter, worker_timing, worker_s)
     assert run["dynamodb"].get("Scan", 0) == 0 and worker["dynamodb"].get("Scan", 0) == 0, (run, worker)
     assert worker["dynamodb"].get("TransactWriteItems", 0) == escalated, worker
@@ -380,7 +390,9 @@ def run(sizes: tuple[int, ...] = SIZES) -> list[dict[str, Any]]:
             seed_s = time.perf_counter() - started
             _progress(f"{size:,} clients seeded in {seed_s:.0f} s; realistic mix")
             realistic = measure(env, population, "realistic")
-            assert realistic["dynamodb_per_due"] <= BUDGET, realistic
+            # The run's fixed cost (one Query per due-index and deferred-index shard) is spread over the due clients:
+            # the budget holds from 10,000 clients (100 due a day); a 1,000-client smoke run is above it.
+            assert size < 10_000 or realistic["dynamodb_per_due"] <= BUDGET, realistic
             _progress(f"{size:,} clients: worst case")
             worst = measure(env, replace_due(population, WORST), "worst case")
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
