@@ -268,7 +268,7 @@ def test_registration_logs_no_personal_data(api, caplog, capsys):
 
 def test_village_contacts(api):
     body = {"bhabinkamtibmas": {"name": "Bripka Sutanto", "phone": "0812 9999 1111", "polsek": "Polsek Jagakarsa"},
-            "village_office": {"name": "Kantor Kelurahan Ciganjur", "phone": "021-7890123"}}
+            "village_office": {"name": "Kantor Kelurahan Ciganjur", "phone": "0813-7890-1234"}}
     r = api.put("/v1/villages/3174091003/contacts", "kasubsi.jaksel", body)
     assert r.status == 201, r
     assert r.json["village_code"] == "31.74.09.1003" and r.json["village_name"] == "Ciganjur"

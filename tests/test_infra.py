@@ -476,7 +476,7 @@ def _key_flows(api: Any) -> list[Call]:
                                                                                  "phone": "0812-5550-1000"}})
         assert r.status in (200, 201), r
         assert api.get("/v1/areas/31.74.09/contacts", "kasubsi.jaksel").status == 200
-        body = client_body("pk.andi", supervision_start=start.isoformat(),
+        body = client_body("pk.andi", supervision_start=start.isoformat(), tracking_from=start.isoformat(),
                            supervision_end=(start + timedelta(days=180)).isoformat())
         body["address"]["village_code"] = VILLAGE
         r = api.post("/v1/clients", "kasubsi.jaksel", body)
