@@ -3,13 +3,13 @@
 from chalice import Chalice, Cron
 
 from chalicelib import snapstart  # noqa: F401  (registers the SnapStart runtime hooks)
-from chalicelib.api import clients, core, escalations, lifecycle, photos, records, reports
+from chalicelib.api import clients, core, escalations, lifecycle, messages, photos, records, reports
 from chalicelib.http import gate
 from chalicelib.services import retention
 
 app = Chalice(app_name="pantau", configure_logs=False)  # Powertools Logger owns logging: no doubled lines
 app.register_middleware(gate(app), "http")
-for api in (core, clients, escalations, records, reports, photos, lifecycle):
+for api in (core, clients, escalations, records, reports, photos, lifecycle, messages):
     app.register_blueprint(api.bp)
 
 
@@ -28,3 +28,14 @@ def escalation_worker(event):
 @app.schedule(Cron(30, 19, "*", "*", "?", "*"))  # 19:30 UTC = 02:30 WIB, every day
 def apply_retention(event):
     return retention.run_scheduled(event)
+
+
+@app.schedule(Cron(0, 2, "*", "*", "?", "*"))  # 02:00 UTC = 09:00 WIB, 10:00 WITA, 11:00 WIT: daytime everywhere
+def send_reminders(event):
+    return messages.run_reminders(event)
+
+
+# Invoked by the CloudWatch Logs subscription filter on SNS's SMS delivery-failure log group (infra/template.py).
+@app.lambda_function(name="sms_delivery_reports")
+def sms_delivery_reports(event, context):
+    return messages.handle_delivery_reports(event)

@@ -19,12 +19,13 @@ from chalicelib.http import MAX_CURSOR, MAX_QUERY_VALUE, ROUTES, RouteDoc
 from chalicelib.schemas.common import ProblemOut, Text
 
 TITLES = {
-    200: "OK", 201: "Created", 400: "The body is not valid JSON", 401: "No valid Cognito ID token",
+    200: "OK", 201: "Created", 202: "Accepted", 400: "The body is not valid JSON", 401: "No valid Cognito ID token",
     403: "The caller's role or scope does not allow this (code `mfa_required`: a coordinator or admin "
          "without TOTP MFA)", 404: "Not found (or not the caller's to know about)",
     409: "Conflict: the id exists with different data", 412: "Stale If-Match version",
     413: "Body too large", 415: "Body is not application/json", 422: "Validation failed (see errors[])",
-    428: "If-Match is required", 503: "A backing service is busy: retry after Retry-After seconds",
+    428: "If-Match is required", 429: "Too many requests: retry after Retry-After seconds",
+    503: "A backing service is busy: retry after Retry-After seconds",
 }
 DESCRIPTION = """Pantau: the backend of the PK mobile app, the scheduled escalation jobs and the coordinators' tools.
 

@@ -40,6 +40,10 @@ WILDCARD_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("escalation_worker", "sns:Publish"):
         "SMS to a phone number (Publish with PhoneNumber) has no resource ARN, so it needs Resource \"*\"; that "
         "also covers publishing to the coordinators topic (and, unavoidably, to any topic in the account).",
+    ("api_handler", "sns:Publish"):
+        "A phone verification code is an SMS to a phone number (Publish with PhoneNumber): no resource ARN.",
+    ("send_reminders", "sns:Publish"):
+        "A reminder is an SMS to a phone number (Publish with PhoneNumber): no resource ARN.",
     ("*", "xray:PutTraceSegments"): "X-Ray trace segments have no resource-level permissions.",
     ("*", "xray:PutTelemetryRecords"): "X-Ray telemetry has no resource-level permissions.",
 }
@@ -94,6 +98,29 @@ SPEC: dict[str, list[Grant]] = {
         # Without ListBucket S3 answers 403 instead of 404 for a missing key (storage.head relies on the 404).
         _g("PhotoExists", ["s3:ListBucket"], BUCKET),
         _g("OfficerDirectory", ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], USER_POOL),
+        # Phone verification (issue 14): the code's SMS record, its outcome, the daily SMS cap; a client's messages.
+        _g("VerificationMessages", ["dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "notifications"),
+        _g("ClientMessages", ["dynamodb:Query"], INDEX % ("notifications", "client-index")),
+        _g("SmsDailyCap", ["dynamodb:UpdateItem"], TABLE % "counters"),
+        _g("VerificationSms", ["sns:Publish"], "*"),
+    ],
+    # The daily reminder run (issue 14): reads the due-index, makes each reminder once, sends it.
+    "send_reminders": [
+        _g("DueClients", ["dynamodb:Query"], INDEX % ("clients", "due-index")),
+        _g("BapasSettings", ["dynamodb:GetItem"], TABLE % "bapas"),
+        _g("Reminders", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "notifications"),
+        _g("SmsDailyCap", ["dynamodb:UpdateItem"], TABLE % "counters"),
+        _g("Audit", APPEND, TABLE % "audit"),
+        _g("OfficerDirectory", ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], USER_POOL),
+        _g("ReminderSms", ["sns:Publish"], "*"),
+    ],
+    # SNS's SMS delivery-failure logs (issue 14): the message by its SNS id, the dead number on its client.
+    "sms_delivery_reports": [
+        _g("MessagesById", ["dynamodb:Query"], INDEX % ("notifications", "message-index")),
+        _g("Messages", ["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE % "notifications"),
+        _g("Clients", ["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE % "clients"),
+        _g("BapasTimeZones", ["dynamodb:GetItem"], TABLE % "bapas"),
+        _g("Audit", APPEND, TABLE % "audit"),
     ],
     # The daily run: reads the due-index, enqueues, moves due_at.
     "escalate_unreachable": [

@@ -501,6 +501,55 @@ def alarms(functions: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# SNS writes the delivery-status record of every SMS it failed to deliver to this account-wide log group
+# (once the account's SMS delivery-status logging is on: docs/operations.md, "SMS delivery reports").
+SMS_FAILURE_LOG_GROUP = "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure"
+
+
+def sms_delivery(functions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Dead-number detection: SNS SMS delivery-failure logs -> subscription filter -> `sms_delivery_reports`."""
+    names = {fn["name"]: fn["cfn"] for fn in functions}
+    if "sms_delivery_reports" not in names:
+        return {}
+    fn = names["sms_delivery_reports"]
+    group_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:" + SMS_FAILURE_LOG_GROUP
+    return {
+        # The group is the account's, not the stack's: the first stack in an account creates it; another stack
+        # in the same account (dev next to prod) passes SmsDeliveryLogGroup=existing.
+        "SmsDeliveryFailureLogGroup": {
+            "Type": "AWS::Logs::LogGroup", "Condition": "CreateSmsDeliveryLogGroup",
+            "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+            "Properties": {"LogGroupName": sub(SMS_FAILURE_LOG_GROUP), "RetentionInDays": 90}},
+        # The role SNS writes the delivery-status logs with (SetSMSAttributes DeliveryStatusIAMRole).
+        "SmsDeliveryStatusRole": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}}]},
+            "Policies": [{"PolicyName": "sms-delivery-status-logs", "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                               "logs:PutMetricFilter", "logs:PutRetentionPolicy"],
+                    "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                                    "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber*")}]}}],
+        }},
+        "SmsDeliveryReportsPermission": {"Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": getatt(fn, "Arn"), "Action": "lambda:InvokeFunction",
+            "Principal": "logs.amazonaws.com", "SourceAccount": ref("AWS::AccountId"),
+            "SourceArn": sub(group_arn + ":*")}},
+        "SmsDeliveryReportsSubscription": {
+            "Type": "AWS::Logs::SubscriptionFilter", "DependsOn": ["SmsDeliveryReportsPermission"],
+            "Properties": {
+                "LogGroupName": {"Fn::If": ["CreateSmsDeliveryLogGroup", ref("SmsDeliveryFailureLogGroup"),
+                                            sub(SMS_FAILURE_LOG_GROUP)]},
+                "FilterPattern": '{ $.status = "FAILURE" }',
+                "DestinationArn": getatt(fn, "Arn")}},
+        fn + "ErrorsAlarm": _alarm(
+            "sms-delivery-reports-errors", "The SMS delivery-report handler (sms_delivery_reports) failed: dead "
+            "numbers may go unnoticed.", "AWS/Lambda", "Errors", {"FunctionName": ref(fn)}, "Sum", 1),
+    }
+
+
 def build(models: Any = None, functions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     functions = app_functions() if functions is None else functions
     resources: dict[str, Any] = {}
@@ -509,6 +558,7 @@ def build(models: Any = None, functions: list[dict[str, Any]] | None = None) -> 
     resources.update(messaging())
     resources.update(identity())
     resources.update(alarms(functions))
+    resources.update(sms_delivery(functions))
     resources.update(function_overrides(functions))
     if any(fn["name"] == "api_handler" for fn in functions):
         resources["RestAPI"] = {"Properties": {
@@ -534,6 +584,8 @@ def build(models: Any = None, functions: list[dict[str, Any]] | None = None) -> 
         "EscalationQueueUrl": {"Value": ref("EscalationQueue")},
         "EscalationDeadLetterQueueUrl": {"Value": ref("EscalationDeadLetterQueue")},
     }
+    if "SmsDeliveryStatusRole" in resources:
+        outputs["SmsDeliveryStatusRoleArn"] = {"Value": getatt("SmsDeliveryStatusRole", "Arn")}
     for name in sorted(table_resources(models)):
         outputs[name + "Name"] = {"Value": ref(name)}
     return {
@@ -546,8 +598,13 @@ def build(models: Any = None, functions: list[dict[str, Any]] | None = None) -> 
                                       "(`make package` pins it)."},
             "AlarmEmail": {"Type": "String", "Default": "",
                            "Description": "Email address that receives the alarms (confirm the subscription)."},
+            "SmsDeliveryLogGroup": {"Type": "String", "Default": "create", "AllowedValues": ["create", "existing"],
+                                    "Description": "SNS's account-wide SMS delivery-failure log group: `create` "
+                                                   "it with this stack, or use the `existing` one (a second "
+                                                   "stack in the same account)."},
         },
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]}},
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
+                       "CreateSmsDeliveryLogGroup": {"Fn::Equals": [ref("SmsDeliveryLogGroup"), "create"]}},
         "Resources": resources,
         "Outputs": outputs,
     }

@@ -205,8 +205,8 @@ def lambda_function_on_stack(frame: Any) -> str | None:
             me = frame.f_locals.get("self")
             if isinstance(me, Chalice):
                 return "api_handler"
-            if isinstance(me, EventSourceHandler):
-                return me.func.__name__
+            if isinstance(me, EventSourceHandler):  # a pure `@app.lambda_function` is wrapped once more
+                return getattr(me.func, "_original_func", me.func).__name__
             if isinstance(me, LambdaFunction):
                 return me.name
         frame = frame.f_back

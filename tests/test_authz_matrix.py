@@ -92,6 +92,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/v1/escalations/{escalation_id}/resolve"): COORDINATOR_ONLY,
     ("GET", "/v1/tasks"): LIST,
     ("GET", "/v1/reports/compliance"): READERS_ONLY,
+    # Issue 14. The API's clock is at 10:00 WIB (codes go only in daytime); nobody asked for a code before the
+    # confirm rows run, so an allowed caller's confirm is a 422 on `number`.
+    ("GET", "/v1/clients/{client_id}/messages"): {**READ, "admin": 403},
+    ("POST", "/v1/clients/{client_id}/phones/verify"): {**RECORD_PUT, "pk_own": 202, "coord_same": 202},
+    ("POST", "/v1/clients/{client_id}/phones/confirm"): {**RECORD_PUT, "pk_own": 422, "coord_same": 422},
     ("GET", "/v1/villages/{village_code}/contacts"): LIST,
     # Each coordinator keeps their own Bapas's directory: makassar's first entry for this village is a 201.
     ("PUT", "/v1/villages/{village_code}/contacts"): {**ANON, "pk_own": 403, "pk_other": 403, "coord_same": 200,
@@ -109,7 +114,9 @@ class World:
         self.api = api
         start = date.today() - timedelta(days=20)
         self.start, self.end = start, start + timedelta(days=180)
-        self.client_id = new_client(api, supervision_start=start.isoformat(), supervision_end=self.end.isoformat())
+        self.client_id = new_client(api, supervision_start=start.isoformat(), supervision_end=self.end.isoformat(),
+                                    phones=[{"number": "0812-3456-7890", "owner": "client"},
+                                            {"number": "0813-1111-2222", "owner": "guarantor"}])
         [up] = upload_keys(api, "pk.andi", self.client_id, "image/jpeg")
         put_photo(up["key"], jpeg())
         r = api.put(f"/v1/clients/{self.client_id}/checkins/{uuid.uuid4()}", "pk.andi",
@@ -197,12 +204,19 @@ BODIES = {
         "bhabinkamtibmas": {"name": "Bripka Uji", "phone": "0812-7700-1000"}},
     ("PUT", "/v1/areas/{area_code}/contacts"): lambda w, user: {
         "polsek": {"name": "Ipda Uji", "phone": "0812-5550-1000"}},
+    # The PK verifies the client's number, the coordinator the guarantor's (one code a minute per number).
+    ("POST", "/v1/clients/{client_id}/phones/verify"): lambda w, user: {
+        "number": "0813-1111-2222" if user == "kasubsi.jaksel" else "0812-3456-7890"},
+    ("POST", "/v1/clients/{client_id}/phones/confirm"): lambda w, user: {"number": "0812-3456-7890",
+                                                                         "code": "000000"},
 }
 
 
 @pytest.fixture(scope="module")
 def world():
-    with InProcess() as env:
+    from unittest import mock
+
+    with InProcess() as env, mock.patch("chalicelib.api.messages.now_utc", lambda: at_wib(today_wib(), 10)):
         yield World(env)
     reset_caches()
 

@@ -21,6 +21,7 @@ import zipfile
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,11 +31,14 @@ from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.adapters.tables import MODELS, PREFIX, TaskModel
+from chalicelib.adapters.tables import MODELS, PREFIX, NotificationModel, TaskModel
 from infra import iam
 from infra import template as tpl
+from infra.iam import Call, allowed, recording, violations
 from tests import iam_tools
+from tests.escalation_support import sms_to
 from tests.iam_tools import Call, allowed, recording, violations
+from tests.reach_support import delivery_event, failure
 from tests.support import client_body
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -424,7 +428,7 @@ def test_no_wildcard_outside_the_documented_exceptions():
     # The one regional pattern (any user pool) is narrowed to the stack's pool by an explicit Deny.
     scope = committed_template()["Resources"]["CognitoPoolScope"]["Properties"]
     assert scope["PolicyDocument"]["Statement"][0]["Effect"] == "Deny"
-    assert {r["Ref"] for r in scope["Roles"]} == {"ApiHandlerRole", "EscalationWorkerRole"}
+    assert {r["Ref"] for r in scope["Roles"]} == {"ApiHandlerRole", "EscalationWorkerRole", "SendRemindersRole"}
 
 
 def _at_wib(day: date, hour: int = 1) -> datetime:
@@ -542,6 +546,32 @@ def _key_flows(api: Any) -> list[Call]:
                      f"/v1/clients/{cid}/progress-reports"):
             assert api.get(path, "kasubsi.jaksel").status == 200, path
 
+        # Reaching the client (issue 14): a weekly client whose window closes in under two days is reminded; the
+        # messages are listed; a number is verified (the API's clock at 10:00 WIB: codes go only in daytime);
+        # the SMS provider then reports the reminder undeliverable.
+        body = client_body("pk.andi", supervision_start=(today - timedelta(days=5)).isoformat(),
+                           supervision_end=(today + timedelta(days=175)).isoformat())
+        r = api.post("/v1/clients", "kasubsi.jaksel", body)
+        assert r.status == 201, r
+        reminded = r.json["id"]
+        cold()
+        result = application.send_reminders(_scheduled(_at_wib(today, 9)), _Context())
+        assert result.get("sent", 0) >= 1, result
+        assert api.get(f"/v1/clients/{reminded}/messages", "pk.andi").status == 200
+        with mock.patch("chalicelib.api.messages.now_utc", lambda: _at_wib(today, 10)):
+            r = api.post(f"/v1/clients/{reminded}/phones/verify", "pk.andi", {"number": "0812-3456-7890"})
+            assert r.status == 202, r
+            code = next(w.rstrip(".") for w in sms_to("+6281234567890")[-1].split()
+                        if w.rstrip(".").isdigit() and len(w.rstrip(".")) == 6)
+            r = api.post(f"/v1/clients/{reminded}/phones/confirm", "pk.andi", {"number": "0812-3456-7890",
+                                                                              "code": code})
+            assert r.status == 200, r
+        [reminder] = [m for m in NotificationModel.client_index.query(reminded) if m.kind == "reminder"]
+        cold()
+        result = application.sms_delivery_reports(delivery_event(failure(
+            reminder.message_id, reminder.to, _at_wib(today, 9))), _Context())
+        assert result == {"number_inactive": 1}, result
+
         cold()  # the client moves to another Bapas, with its (resolved) escalation and task
         r = api.post(f"/v1/clients/{cid}/transfer", "kasubsi.jaksel", {"to_bapas_id": "makassar", "reason": "Pindah."})
         assert r.status == 201, r
@@ -554,7 +584,7 @@ def _key_flows(api: Any) -> list[Call]:
         cold()  # years later, the retention run anonymises the client: photos, records, escalations
         later = datetime.now(UTC) + timedelta(days=366 * 7)
         result = application.apply_retention(_scheduled(later), _Context())
-        assert result["clients"] == 1 and result["photos_deleted"] >= 1, result
+        assert result["clients"] == 2 and result["photos_deleted"] >= 1, result
     return sorted(set(rec.calls))
 
 

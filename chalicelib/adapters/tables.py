@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -55,6 +56,7 @@ class BapasModel(Model):
     timezone = UnicodeAttribute()
     grace_hours = NumberAttribute(null=True)  # an unreachable episode is escalated after this long (default 48)
     sms_daily_cap = NumberAttribute(null=True)  # SMS to people outside the Bapas per local day (default 200)
+    reminder_days_before = NumberAttribute(null=True)  # remind a client this many days before a window closes (2)
 
 
 class ClientBapasIndex(GlobalSecondaryIndex):
@@ -125,6 +127,10 @@ class ClientModel(Model):
     # Version 1.1: the first local date whose windows can be missed (absent: supervision_start, see
     # services/migrations.py), and the cadence history [{from, checkin_interval_days, program}] (absent: one
     # entry from supervision_start with the client's program and interval).
+    # Issue 14: a coordinator may switch a client's reminders off (absent: on); the pending phone verification
+    # (domain/verification.py: number, salted hash of the code, expiry, attempts -- never the code).
+    reminders_enabled = BooleanAttribute(null=True)
+    verification = MapAttribute(null=True)
     tracking_from = UnicodeAttribute(null=True)
     schedule = ListAttribute(of=MapAttribute, null=True)
     # Progress-report facts: "<UTC submitted_at>|<period_start>|<period_end>|<record key>" (domain/progress.py).
@@ -340,6 +346,16 @@ class NotificationDeferredIndex(GlobalSecondaryIndex):
     send_after = UnicodeAttribute(range_key=True)
 
 
+class NotificationMessageIndex(GlobalSecondaryIndex):
+    """Sparse: messages by the id SNS gave them, for its delivery reports (services/delivery.py)."""
+
+    class Meta:
+        index_name = "message-index"
+        projection = KeysOnlyProjection()  # the handler reads each message itself, consistently
+
+    message_id = UnicodeAttribute(hash_key=True)
+
+
 class NotificationModel(Model):
     """One outbound message (an SMS or a topic publish) with its own delivery status (services/outbound.py).
 
@@ -376,6 +392,7 @@ class NotificationModel(Model):
 
     client_index = NotificationClientIndex()
     deferred_index = NotificationDeferredIndex()
+    message_index = NotificationMessageIndex()
 
 
 class TaskBapasIndex(GlobalSecondaryIndex):
@@ -468,6 +485,8 @@ class TransferModel(Model):
 
 MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, AreaContactModel,
                                    CounterModel, RecordModel, EscalationModel, NotificationModel, TaskModel,
+MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, CounterModel,
+                                   RecordModel, EscalationModel, NotificationModel, TaskModel,
                                    TransferModel)
 
 

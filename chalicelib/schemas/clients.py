@@ -83,6 +83,8 @@ class ClientPatch(Strict):
         "With `program` or `checkin_interval_days`: the date the new cadence starts (default: the local date of "
         "the change); not before the current window's first day (windows already closed keep their cadence and "
         "outcome), not after supervision_end"))
+    reminders_enabled: Annotated[bool, Field(strict=True, description="false: no SMS reminder before a window "
+                                                                      "closes (send_reminders)")] | None = None
 
 
 # ----- responses -------------------------------------------------------------------------------------------
@@ -174,6 +176,8 @@ class ClientOut(Out):
     stage_reviews: StageReviewStatusOut
     open_escalation_id: str | None = Field(description="The open escalation of the client's unreachable episode")
     pending_transfer_id: str | None = Field(description="A transfer to another Bapas waiting for its answer")
+    reminders_enabled: bool = Field(description="An SMS reminder goes before a window closes unreported "
+                                                "(a coordinator may switch it off)")
     version: int
     created_at: str
     updated_at: str

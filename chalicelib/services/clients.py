@@ -147,6 +147,7 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
         "stage_reviews": reviews_of(item, tz, now).to_api(),
         "open_escalation_id": item.open_escalation_id,
         "pending_transfer_id": item.pending_transfer_id,
+        "reminders_enabled": item.reminders_enabled is not False,
         "version": int(item.version),
         "created_at": item.created_at,
         "updated_at": item.updated_at,
@@ -294,11 +295,11 @@ def get_client(p: Principal, client_id: str, now: datetime) -> dict[str, Any]:
 
 
 PATCHABLE = ("name", "program", "supervision_start", "supervision_end", "officer", "phones", "address", "offence",
-             "notes", "checkin_interval_days")
+             "notes", "checkin_interval_days", "reminders_enabled")
 
 
 NOT_NULL = ("name", "program", "supervision_start", "supervision_end", "officer", "phones", "address",
-            "tracking_from", "effective_from")
+            "tracking_from", "effective_from", "reminders_enabled")
 
 
 def patch_client(p: Principal, client_id: str, expected_version: int, patch: ClientPatch,
@@ -348,6 +349,8 @@ def client_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
     if "phones" in sent:
         new["phones"] = carry_state([plain(p) for p in item.phones],  # a kept number keeps its verification
                                     [ph.model_dump(mode="json", exclude_none=True) for ph in patch.phones])
+    if "reminders_enabled" in sent and patch.reminders_enabled != (item.reminders_enabled is not False):
+        new["reminders_enabled"] = patch.reminders_enabled
     if "address" in sent:
         new["address"] = _address(patch.address)
         new["village_code"] = patch.address.village_code

@@ -110,6 +110,13 @@ class BapasDirectory:
     def grace(self, bapas_id: str) -> timedelta:
         hours = self.info(bapas_id).grace_hours
         return timedelta(hours=float(hours) if hours is not None else DEFAULT_GRACE_HOURS)
+    def reminder_days(self, bapas_id: str) -> int:
+        """The Bapas setting `reminder_days_before` (1..7, default 2): how many days before a window closes a
+        client who has not reported yet is reminded (services/reminders.py)."""
+        from chalicelib.domain.reminders import DEFAULT_DAYS_BEFORE, MAX_DAYS_BEFORE
+
+        days = getattr(self.info(bapas_id), "reminder_days_before", None)
+        return DEFAULT_DAYS_BEFORE if days is None else max(1, min(MAX_DAYS_BEFORE, int(days)))
 
     def clear(self) -> None:
         with self._lock:

@@ -137,7 +137,7 @@ def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
     version = int(item.version) + 1
     actions = [
         ClientModel.name.set(REDACTED),
-        ClientModel.phones.set([]),
+        ClientModel.phones.set([]), ClientModel.verification.remove(),  # the pending code's number too
         ClientModel.address.set({"text": REDACTED, "village_code": address.get("village_code", item.village_code),
                                  "village_name": address.get("village_name", item.village_code)}),
         ClientModel.offence.remove(), ClientModel.notes.remove(), ClientModel.request_hash.remove(),
