@@ -34,7 +34,6 @@ from pynamodb.models import Model
 from chalicelib.adapters.tables import MODELS, PREFIX, NotificationModel, TaskModel
 from infra import iam
 from infra import template as tpl
-from infra.iam import Call, allowed, recording, violations
 from tests import iam_tools
 from tests.escalation_support import sms_to
 from tests.iam_tools import Call, allowed, recording, violations

@@ -485,8 +485,6 @@ class TransferModel(Model):
 
 MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, AreaContactModel,
                                    CounterModel, RecordModel, EscalationModel, NotificationModel, TaskModel,
-MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, CounterModel,
-                                   RecordModel, EscalationModel, NotificationModel, TaskModel,
                                    TransferModel)
 
 

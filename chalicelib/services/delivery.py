@@ -61,9 +61,9 @@ def handle_logs_event(event: dict[str, Any]) -> dict[str, int]:
     stats: Counter[str] = Counter()
     if data.get("messageType") != "DATA_MESSAGE":  # CONTROL_MESSAGE: CloudWatch checking the destination
         return {"control": 1}
-    for log_event in data.get("logEvents") or []:
+    for entry in data.get("logEvents") or []:
         try:
-            report = parse_report(log_event.get("message", ""))
+            report = parse_report(entry.get("message", ""))
         except NotADeliveryReport:
             stats["not_a_report"] += 1
             continue
