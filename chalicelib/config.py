@@ -42,6 +42,23 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+LOCAL_FLAG = "PANTAU_LOCAL_AWS"  # "1" only in the local stack, the tests and the benchmarks (infra/fake_aws.py)
+
+
+def _local_endpoint() -> str | None:
+    """`AWS_ENDPOINT_URL` (the AWS emulator) only where `PANTAU_LOCAL_AWS=1` says this process is local.
+
+    A deployed function that somehow had it set would otherwise fetch the token-signing keys (JWKS) from that host
+    and trust tokens it signed. There it is ignored, and boto3 is told to ignore it as well.
+    """
+    endpoint = _env("AWS_ENDPOINT_URL")
+    if _env(LOCAL_FLAG) == "1":
+        return endpoint or None
+    if endpoint:
+        os.environ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true"
+    return None
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return Settings(
@@ -50,7 +67,7 @@ def settings() -> Settings:
         bucket=_env("PANTAU_BUCKET", "pantau-dev-photos"),
         user_pool_id=_env("PANTAU_USER_POOL_ID"),
         user_pool_client_id=_env("PANTAU_USER_POOL_CLIENT_ID"),
-        endpoint_url=_env("AWS_ENDPOINT_URL") or None,
+        endpoint_url=_local_endpoint(),
         escalation_queue_url=_env("PANTAU_ESCALATION_QUEUE_URL"),
         coordinators_topic_arn=_env("PANTAU_COORDINATORS_TOPIC_ARN"),
         max_body_bytes=int(_env("PANTAU_MAX_BODY_BYTES", str(64 * 1024))),

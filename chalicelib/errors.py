@@ -35,7 +35,7 @@ class Problem(Exception):
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "type": f"https://pantau.id/problems/{self.code}",
+            "type": f"urn:pantau:problem:{self.code}",  # a name, not a link to a domain the project does not own
             "title": self.title,
             "status": self.status,
             "detail": self.detail,

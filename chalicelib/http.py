@@ -186,6 +186,8 @@ def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:
                     response = problem_response(problem, event.path)
                 response = _as_problem(response, event.path)
                 response.headers["X-Request-Id"] = request_id
+                # Answers carry personal data: no browser or proxy keeps a copy (a page sets its own policy).
+                response.headers.setdefault("Cache-Control", "no-store")
                 _log_request(method, resource, response.status_code, started)
             finally:
                 if token is not None:

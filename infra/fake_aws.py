@@ -17,6 +17,7 @@ FAKE_ENV = {
     "PANTAU_TABLE_PREFIX": "pantau-dev",
     "POWERTOOLS_METRICS_NAMESPACE": "Pantau",
     "POWERTOOLS_SERVICE_NAME": "pantau",
+    "PANTAU_LOCAL_AWS": "1",  # AWS_ENDPOINT_URL (moto server) is honoured only with this flag (chalicelib/config.py)
 }
 
 

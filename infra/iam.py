@@ -67,8 +67,9 @@ SPEC: dict[str, list[Grant]] = {
     "api_handler": [
         _g("BapasTimeZones", ["dynamodb:GetItem"], TABLE % "bapas"),
         _g("Clients", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "clients"),
-        # A PK's escalation and task lists keep only clients assigned to them now (services/casework.py).
-        _g("CurrentOfficers", ["dynamodb:BatchGetItem"], TABLE % "clients"),
+        # Clients read by key in batches: a PK's escalation and task lists keep only clients assigned to them now
+        # (services/casework.py), transfer lists show the clients' summaries (services/transfers.py).
+        _g("ClientBatchReads", ["dynamodb:BatchGetItem"], TABLE % "clients"),
         _g("ClientLists", ["dynamodb:Query"], INDEX % ("clients", "bapas-index"),
            INDEX % ("clients", "officer-index")),
         _g("Records", ["dynamodb:GetItem", "dynamodb:PutItem"], TABLE % "records"),
@@ -82,11 +83,11 @@ SPEC: dict[str, list[Grant]] = {
            INDEX % ("escalations", "bapas-resolved-index"), INDEX % ("tasks", "bapas-state-index"),
            INDEX % ("tasks", "officer-state-index")),
         _g("NotificationStatus", ["dynamodb:BatchGetItem"], TABLE % "notifications"),
-        # Transfers between Bapas: the transfer, and the client's summary and tasks it moves (services/transfers.py).
+        # Transfers between Bapas: the transfer, and the tasks it moves (services/transfers.py).
         _g("Transfers", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "transfers"),
         _g("TransferLists", ["dynamodb:Query"], INDEX % ("transfers", "incoming-index"),
            INDEX % ("transfers", "outgoing-index")),
-        _g("TransferReads", ["dynamodb:BatchGetItem"], TABLE % "clients", TABLE % "tasks"),
+        _g("TransferTasks", ["dynamodb:BatchGetItem"], TABLE % "tasks"),
         _g("Audit", APPEND, TABLE % "audit"),
         _g("ClientTimeline", ["dynamodb:Query"], TABLE % "audit"),  # a client's changes, newest first
         # Presigned POSTs are signed with this role: it must be allowed to put what it lets the app upload.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -510,3 +511,38 @@ def test_a_task_list_page_costs_the_same_requests_whatever_the_table_holds(api):
         mine = [t.task_id for t in TaskModel.scan() if t.client_id == cid]
         assert sorted(seen) == sorted(mine) and len(seen) == 123 and pages <= 3, (user, len(seen), pages)
         assert len({t["id"] for t in listed}) == len(listed)  # every task once
+
+
+def test_a_deployed_function_ignores_aws_endpoint_url(monkeypatch):
+    """Finding 9: without the local-only flag, AWS_ENDPOINT_URL neither redirects the JWKS fetch nor boto3."""
+    from chalicelib import config
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9/evil")
+    monkeypatch.delenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", raising=False)
+    monkeypatch.setenv("PANTAU_USER_POOL_ID", "ap-southeast-3_pool")
+    monkeypatch.delenv(config.LOCAL_FLAG)
+    config.reset()
+    try:
+        s = config.settings()
+        assert s.endpoint_url is None
+        assert s.jwks_url == "https://cognito-idp.ap-southeast-3.amazonaws.com/ap-southeast-3_pool/.well-known/jwks.json"
+        assert os.environ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] == "true"
+        monkeypatch.setenv(config.LOCAL_FLAG, "1")  # the local stack and the tests say so explicitly
+        config.reset()
+        assert config.settings().jwks_url.startswith("http://127.0.0.1:9/evil/")
+    finally:
+        monkeypatch.undo()
+        config.reset()
+
+
+def test_json_answers_are_not_cached_and_the_dashboard_connects_only_where_it_logs_in(api):
+    """Finding 9: `Cache-Control: no-store` on API answers; the dashboard's CSP names its Cognito endpoint only;
+    problem types are names (URNs), not links to a domain the project does not own."""
+    r = api.get("/v1/me", "kasubsi.jaksel")
+    assert r.status == 200 and r.headers["cache-control"] == "no-store"
+    r = api.get("/v1/clients/00000000-0000-4000-8000-000000000000", "kasubsi.jaksel")
+    assert r.status == 404 and r.headers["cache-control"] == "no-store"
+    assert r.json["type"] == "urn:pantau:problem:not_found"
+    page = api.get("/dashboard", None)
+    csp = page.headers["content-security-policy"]
+    assert "connect-src *" not in csp and "connect-src 'self' " in csp

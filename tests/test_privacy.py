@@ -360,6 +360,12 @@ def test_retention_deletes_personal_data_after_the_period_and_keeps_the_statisti
         assert ClientModel.get(kept, consistent_read=True).name == NAME
     assert all(object_exists(key) for r in RecordModel.query(recent) for key in json.loads(r.response)["stored_photos"])
 
+    # A PATCH would re-add personal data that no later run purges (the client left the retention index): refused.
+    r = api.patch(f"/v1/clients/{old}", "kasubsi.jaksel", {"name": "Wiranto", "notes": "Melati"},
+                  headers={"If-Match": str(after.version)})
+    assert_problem(r, 409, code="conflict")
+    assert ClientModel.get(old, consistent_read=True).name == retention.REDACTED
+
     again = retention.run(datetime.now(UTC))  # nothing left to do: the anonymised client left the index
     assert again["clients"] == 0
     monkeypatch.setenv("PANTAU_RETENTION_YEARS", "3")

@@ -113,9 +113,14 @@ def client_timeline(client_id):
 def public_config():
     """What the dashboard needs to log in: the Cognito endpoint and the app client id (public values)."""
     s = settings()
-    cognito = s.endpoint_url.rstrip("/") + "/" if s.endpoint_url else f"https://cognito-idp.{s.region}.amazonaws.com/"
-    return json_response({"region": s.region, "user_pool_client_id": s.user_pool_client_id, "cognito_url": cognito,
-                          "states": [st.value for st in State]})
+    return json_response({"region": s.region, "user_pool_client_id": s.user_pool_client_id,
+                          "cognito_url": _cognito_url(), "states": [st.value for st in State]})
+
+
+def _cognito_url() -> str:
+    """Where the dashboard logs in: Cognito's regional endpoint (the local stack's emulator when run locally)."""
+    s = settings()
+    return s.endpoint_url.rstrip("/") + "/" if s.endpoint_url else f"https://cognito-idp.{s.region}.amazonaws.com/"
 
 
 @lru_cache(maxsize=1)
@@ -133,5 +138,6 @@ def dashboard():
     return Response(body=_dashboard_html(), status_code=200, headers={
         "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache",
         "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                                   "connect-src *; img-src 'self' data:; frame-ancestors 'none'",
+                                   f"connect-src 'self' {_cognito_url()}; img-src 'self' data:; "
+                                   "frame-ancestors 'none'",
         "X-Content-Type-Options": "nosniff"})

@@ -306,6 +306,11 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
                  now: datetime) -> dict[str, Any]:
     """Apply a merge-patch: check the version, validate, diff against the stored client, write the change."""
     item = load_client(p, client_id, write=True)
+    if item.anonymised_at:
+        # The retention run purged this client's personal data; a change now would bring some back where no
+        # later run would ever purge it again (the client has left the retention index).
+        raise conflict("This client's personal data was deleted at the end of the retention period; "
+                       "the record can no longer be changed.")
     if int(item.version) != expected_version:
         raise precondition_failed(int(item.version))
     _refuse_nulls(patch)
