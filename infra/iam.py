@@ -40,6 +40,9 @@ WILDCARD_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("escalation_worker", "sns:Publish"):
         "SMS to a phone number (Publish with PhoneNumber) has no resource ARN, so it needs Resource \"*\"; that "
         "also covers publishing to the coordinators topic (and, unavoidably, to any topic in the account).",
+    ("api_handler", "sns:Publish"):
+        "A village's answer on the reply page goes by SMS to the PK (Publish with PhoneNumber has no resource ARN) "
+        "and to the coordinators topic.",
     ("*", "xray:PutTraceSegments"): "X-Ray trace segments have no resource-level permissions.",
     ("*", "xray:PutTelemetryRecords"): "X-Ray telemetry has no resource-level permissions.",
 }
@@ -62,6 +65,7 @@ SPEC: dict[str, list[Grant]] = {
     # The REST API: every route, behind the Cognito gate.
     "api_handler": [
         _g("BapasTimeZones", ["dynamodb:GetItem"], TABLE % "bapas"),
+        _g("BapasRegistry", ["dynamodb:Query"], INDEX % ("bapas", "registry-index")),  # the national report
         _g("Clients", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "clients"),
         # A PK's escalation and task lists keep only clients assigned to them now (services/casework.py).
         _g("CurrentOfficers", ["dynamodb:BatchGetItem"], TABLE % "clients"),
@@ -94,6 +98,10 @@ SPEC: dict[str, list[Grant]] = {
         # Without ListBucket S3 answers 403 instead of 404 for a missing key (storage.head relies on the 404).
         _g("PhotoExists", ["s3:ListBucket"], BUCKET),
         _g("OfficerDirectory", ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], USER_POOL),
+        # The reply page: the link (GetItem) and the rate counters (conditional UpdateItem).
+        _g("ReplyLinks", ["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE % "replies"),
+        # A village's answer goes to the PK (SMS) and the coordinators topic (see WILDCARD_EXCEPTIONS).
+        _g("ReplyNotices", ["sns:Publish"], "*"),
     ],
     # The daily run: reads the due-index, enqueues, moves due_at.
     "escalate_unreachable": [
@@ -115,6 +123,7 @@ SPEC: dict[str, list[Grant]] = {
         _g("Notifications", ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
            TABLE % "notifications"),
         _g("Tasks", ["dynamodb:PutItem"], TABLE % "tasks"),
+        _g("ReplyLinks", ["dynamodb:PutItem"], TABLE % "replies"),  # a reply link per SMS outside the Bapas
         _g("Audit", APPEND, TABLE % "audit"),
         _g("OfficerDirectory", ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], USER_POOL),
         # SMS to the ladder's recipients, and the coordinators topic (see WILDCARD_EXCEPTIONS: a

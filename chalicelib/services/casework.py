@@ -25,6 +25,7 @@ from chalicelib.adapters.tables import (
     get_or_none,
 )
 from chalicelib.auth import Principal
+from chalicelib.domain.followup import RESOLUTIONS
 from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import conflict, field_error, not_found
@@ -32,6 +33,7 @@ from chalicelib.paging import Page, encode_cursor
 from chalicelib.schemas.escalations import EscalationResolve
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 from chalicelib.services.escalation import RECIPIENTS
+from chalicelib.services.replies import responses_to_api
 
 ESCALATION_STATES = ("open", "resolved")
 TASK_STATES = ("open", "done")
@@ -74,10 +76,12 @@ def escalation_to_api(e: EscalationModel, notifications: list[NotificationModel]
         "village_code": e.village_code,
         "village_name": e.village_name,
         "task_id": e.task_id,
-        "resolution": e.resolution,
+        # A pre-1.1 escalation was resolved with free text: it reads as `other` (the text is not shown).
+        "resolution": e.resolution if e.resolution in RESOLUTIONS or e.resolution is None else "other",
         "notes": e.notes,
         "resolved_by": e.resolved_by,
         "resolved_at": e.resolved_at,
+        "responses": responses_to_api(e),
         "version": int(e.version),
     }
 

@@ -111,6 +111,19 @@ class BapasDirectory:
         hours = self.info(bapas_id).grace_hours
         return timedelta(hours=float(hours) if hours is not None else DEFAULT_GRACE_HOURS)
 
+    def get(self, bapas_id: str) -> BapasModel:
+        return self.info(bapas_id)
+
+    def name(self, bapas_id: str) -> str:
+        return str(self.info(bapas_id).name)
+
+    def all(self) -> list[BapasModel]:
+        """Every Bapas, by id: one Query of the bapas table's `registry-index` GSI (never a Scan)."""
+        items = list(BapasModel.registry_index.query("bapas"))
+        with self._lock:
+            self._items.update({b.bapas_id: b for b in items})
+        return items
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
