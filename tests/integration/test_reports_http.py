@@ -206,9 +206,7 @@ def as_api(row: dict) -> dict:
 
 
 def _strip(row: dict) -> dict:
-    # overdue_stage_reviews (issue 15) is not recomputed here: see its own tests.
-    return {k: v for k, v in row.items() if k not in ("officer", "officer_name", "checkin_rate",
-                                                      "overdue_stage_reviews")}
+    return {k: v for k, v in row.items() if k not in ("officer", "officer_name", "checkin_rate")}
 
 
 # ----- the tests --------------------------------------------------------------------------------------------
