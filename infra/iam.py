@@ -70,7 +70,8 @@ SPEC: dict[str, list[Grant]] = {
         # A PK's escalation and task lists keep only clients assigned to them now (services/casework.py).
         _g("CurrentOfficers", ["dynamodb:BatchGetItem"], TABLE % "clients"),
         _g("ClientLists", ["dynamodb:Query"], INDEX % ("clients", "bapas-index"),
-           INDEX % ("clients", "officer-index")),
+           INDEX % ("clients", "officer-index"), INDEX % ("clients", "bapas-name-index")),
+        _g("ClientNames", ["dynamodb:BatchGetItem"], TABLE % "clients"),  # names on escalation and task lists
         _g("Records", ["dynamodb:GetItem", "dynamodb:PutItem"], TABLE % "records"),
         _g("RecordLists", ["dynamodb:Query"], INDEX % ("records", "kind-time-index"),
            INDEX % ("records", "time-index")),

@@ -192,3 +192,55 @@ def test_an_oversized_reply_is_a_page_not_a_problem(api):
     r = _form(api, secrets.token_urlsafe(16), "answer=found&notes=" + "x" * (64 * 1024))
     assert r.status == 413 and r.headers["content-type"].startswith("text/html")
     assert "terlalu panjang" in r.body.decode()
+
+
+# ----- what the dashboard needs: names, a name search that works for a large Bapas --------------------------------
+
+def test_names_on_lists_and_the_name_search_reads_one_index(api):
+    from tests.escalation_support import dynamodb_calls, register
+
+    me = api.get("/v1/me", "kasubsi.jaksel").json
+    assert (me["name"], me["bapas_name"], me["timezone"]) == ("Siti Rahmawati", "Bapas Kelas I Jakarta Selatan",
+                                                              "Asia/Jakarta")
+    assert api.get("/v1/me", "admin.pusat").json["bapas_name"] is None
+    start = today_wib() - timedelta(days=3)
+    ids = {name: register(api, start, name=name, officer=officer) for name, officer in (
+        ("Ádi Nugroho", "pk.andi"), ("Adi Saputra", "pk.budi"), ("Adinda Lestari", "pk.andi"),
+        ("Budi Adi", "pk.andi"))}
+
+    def names(query: str, user: str = "kasubsi.jaksel") -> list[str]:
+        r = api.get(f"/v1/clients?{query}", user)
+        assert r.status == 200, r
+        return [c["name"] for c in r.json["items"]]
+
+    with dynamodb_calls() as calls:
+        assert names("name=adi") == ["Ádi Nugroho", "Adi Saputra", "Adinda Lestari"]  # accents and case folded
+    assert "Scan" not in calls and calls["Query"] == 1, calls
+    assert names("name=ADI%20s") == ["Adi Saputra"]
+    assert names("name=adi", "pk.andi") == ["Ádi Nugroho", "Adinda Lestari"]  # a PK: their own only
+    assert names("name=adi&officer=pk.budi") == ["Adi Saputra"]
+    assert names("name=adi", "kasubsi.makassar") == []
+    assert names("name=adi&bapas_id=jaksel", "admin.pusat") == ["Ádi Nugroho", "Adi Saputra", "Adinda Lestari"]
+    first = api.get("/v1/clients?name=adi&limit=2", "kasubsi.jaksel").json
+    rest = api.get(f"/v1/clients?name=adi&limit=2&cursor={first['next_cursor']}", "kasubsi.jaksel").json
+    assert [c["name"] for c in first["items"] + rest["items"]] == ["Ádi Nugroho", "Adi Saputra", "Adinda Lestari"]
+    assert_problem(api.get(f"/v1/clients?name=bud&cursor={first['next_cursor']}", "kasubsi.jaksel"), 422, "cursor")
+    assert_problem(api.get("/v1/clients?name=%20-%20", "kasubsi.jaksel"), 422, "name")
+    assert_problem(api.get("/v1/clients?name=adi&state=due", "kasubsi.jaksel"), 422, "name")
+    # A renamed client is found by the new name only.
+    cid = ids["Budi Adi"]
+    version = api.get(f"/v1/clients/{cid}", "kasubsi.jaksel").json["version"]
+    r = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"name": "Adi Budiman"}, headers={"If-Match": str(version)})
+    assert r.status == 200, r
+    assert names("name=adi%20b") == ["Adi Budiman"] and names("name=budi%20a") == []
+
+    # Escalations and tasks carry the client's and the PK's names; notifications their text.
+    put_village_contacts(api)
+    unreachable_client(api)
+    run_and_drain(at_wib(today_wib()))
+    [esc] = api.get("/v1/escalations", "kasubsi.jaksel").json["items"]
+    assert (esc["client_name"], esc["officer_name"]) == ("Klien Uji", "Andi Saputra")
+    texts = {n["recipient_role"]: n["text"] for n in esc["notifications"]}
+    assert texts["bhabinkamtibmas"] == sms_to(BHABIN_PHONE)[0] and "Klien Uji" in texts["officer"]
+    [task] = api.get("/v1/tasks", "pk.andi").json["items"]
+    assert (task["client_name"], task["officer_name"]) == ("Klien Uji", "Andi Saputra")

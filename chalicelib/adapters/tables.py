@@ -86,6 +86,17 @@ class ClientOfficerIndex(GlobalSecondaryIndex):
     client_id = UnicodeAttribute(range_key=True)
 
 
+class ClientNameIndex(GlobalSecondaryIndex):
+    """A Bapas's clients by name (`name_key` = "<folded name>#<client_id>", domain/names.py): name-prefix search
+    with one Query (`begins_with`), never a Scan. Anonymised clients leave it (no `name_key`)."""
+
+    class Meta(_GsiMeta):
+        index_name = "bapas-name-index"
+
+    bapas_id = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)
+
+
 class ClientDueIndex(GlobalSecondaryIndex):
     """Sparse: clients whose current contact window closes at `due_at`, spread over a few shards."""
 
@@ -153,7 +164,10 @@ class ClientModel(Model):
     open_violations = UnicodeSetAttribute(null=True)  # ids of the client's open violation records
     former_bapas = ListAttribute(of=UnicodeAttribute, null=True)
 
+    name_key = UnicodeAttribute(null=True)  # the name search (bapas-name-index)
+
     bapas_index = ClientBapasIndex()
+    name_index = ClientNameIndex()
     officer_index = ClientOfficerIndex()
     due_index = ClientDueIndex()
     retention_index = ClientRetentionIndex()
@@ -374,6 +388,7 @@ class NotificationModel(Model):
     claimed_at = UnicodeAttribute(null=True)  # when a worker took it (status sending)
     message_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)  # the message exactly as handed to SNS (reply link included); never logged
     attempts = NumberAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

@@ -4,6 +4,7 @@ from chalice import Blueprint
 
 from chalicelib.http import json_response, principal, route
 from chalicelib.schemas.common import HealthOut, MeOut, OpenApiDocumentOut
+from chalicelib.services import names
 
 bp = Blueprint(__name__)
 
@@ -16,8 +17,8 @@ def health():
 
 @route(bp, "/v1/me", response=MeOut)
 def me():
-    """Who the token says the caller is."""
-    return json_response(principal().to_api())
+    """Who the token says the caller is, with their name and their Bapas's name and time zone."""
+    return json_response(names.me(principal()))
 
 
 @route(bp, "/v1/openapi.json", public=True, response=OpenApiDocumentOut)

@@ -40,6 +40,7 @@ class NotificationOut(Out):
     send_after: str | None = Field(description="When a deferred message goes (RFC 3339)")
     error: str | None = Field(description="Why it was not sent: SNS's refusal, no_contact's or deferred's reason")
     message_id: str | None = Field(description="SNS MessageId (status sent)")
+    text: str | None = Field(description="The message exactly as sent (reply link included); null until sent")
     attempts: int
     updated_at: str
 
@@ -57,6 +58,8 @@ class EscalationOut(Out):
     episode_started_at: str
     episode_ended_at: str | None = Field(description="The counted contact that ended the episode, once seen")
     officer: str = Field(description="The PK the client was assigned to when the escalation opened")
+    officer_name: str | None = Field(description="That PK's name")
+    client_name: str | None = Field(description="The client's name (null if the client is gone)")
     village_code: str
     village_name: str | None
     task_id: str | None = Field(description="The PK's home-visit task")
@@ -81,6 +84,8 @@ class TaskOut(Out):
     escalation_id: str | None
     bapas_id: str
     officer: str
+    officer_name: str | None = Field(description="The PK's name")
+    client_name: str | None = Field(description="The client's name (null if the client is gone)")
     village_code: str | None
     due_date: str = Field(description="YYYY-MM-DD in the Bapas time zone")
     state: Literal["open", "done"]

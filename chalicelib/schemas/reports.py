@@ -91,6 +91,8 @@ class ComplianceReportOut(Out):
     scope: Literal["bapas", "national"] = Field(description="national: admin without bapas_id")
     bapas_id: str | None = Field(description="null in the national view")
     bapas_name: str | None = Field(description="The Bapas's full name; null in the national view")
+    timezone: str | None = Field(description="The Bapas's time zone (dates and as_of are meant in it); null in the "
+                                             "national view (each Bapas its own)")
     from_: str = Field(alias="from", description="YYYY-MM-DD, in each Bapas's time zone")
     to: str
     as_of: str = Field(description="RFC 3339: the end of `to`, or the time of the request if earlier (national: "

@@ -142,7 +142,7 @@ def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
     address = plain(item.address or {})
     version = int(item.version) + 1
     actions = [
-        ClientModel.name.set(REDACTED),
+        ClientModel.name.set(REDACTED), ClientModel.name_key.remove(),  # out of the name search too
         ClientModel.phones.set([]),
         ClientModel.address.set({"text": REDACTED, "village_code": address.get("village_code", item.village_code),
                                  "village_name": address.get("village_name", item.village_code)}),
