@@ -67,11 +67,11 @@ SPEC: dict[str, list[Grant]] = {
         _g("BapasTimeZones", ["dynamodb:GetItem"], TABLE % "bapas"),
         _g("BapasRegistry", ["dynamodb:Query"], INDEX % ("bapas", "registry-index")),  # the national report
         _g("Clients", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "clients"),
-        # A PK's escalation and task lists keep only clients assigned to them now (services/casework.py).
+        # A PK's escalation and task lists keep only clients assigned to them now (services/casework.py); the same
+        # BatchGetItem reads the clients' names those lists show (services/names.py).
         _g("CurrentOfficers", ["dynamodb:BatchGetItem"], TABLE % "clients"),
         _g("ClientLists", ["dynamodb:Query"], INDEX % ("clients", "bapas-index"),
            INDEX % ("clients", "officer-index"), INDEX % ("clients", "bapas-name-index")),
-        _g("ClientNames", ["dynamodb:BatchGetItem"], TABLE % "clients"),  # names on escalation and task lists
         _g("Records", ["dynamodb:GetItem", "dynamodb:PutItem"], TABLE % "records"),
         _g("RecordLists", ["dynamodb:Query"], INDEX % ("records", "kind-time-index"),
            INDEX % ("records", "time-index")),

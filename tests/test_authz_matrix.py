@@ -68,6 +68,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/r/{token}"): PUBLIC,
     ("GET", "/v1/openapi.json"): PUBLIC,
     ("GET", "/v1/me"): {**ANON, **dict.fromkeys(USERS, 200)},
+    ("GET", "/v1/me/profile"): {**ANON, **dict.fromkeys(USERS, 200)},
     ("GET", "/v1/clients"): LIST,
     # A coordinator of another Bapas registers in their own Bapas (the Bapas comes from the token).
     ("POST", "/v1/clients"): {**ANON, "pk_own": 403, "pk_other": 403, "coord_same": 201, "coord_other": 201,

@@ -199,10 +199,10 @@ def test_an_oversized_reply_is_a_page_not_a_problem(api):
 def test_names_on_lists_and_the_name_search_reads_one_index(api):
     from tests.escalation_support import dynamodb_calls, register
 
-    me = api.get("/v1/me", "kasubsi.jaksel").json
+    me = api.get("/v1/me/profile", "kasubsi.jaksel").json
     assert (me["name"], me["bapas_name"], me["timezone"]) == ("Siti Rahmawati", "Bapas Kelas I Jakarta Selatan",
                                                               "Asia/Jakarta")
-    assert api.get("/v1/me", "admin.pusat").json["bapas_name"] is None
+    assert api.get("/v1/me/profile", "admin.pusat").json["bapas_name"] is None
     start = today_wib() - timedelta(days=3)
     ids = {name: register(api, start, name=name, officer=officer) for name, officer in (
         ("Ádi Nugroho", "pk.andi"), ("Adi Saputra", "pk.budi"), ("Adinda Lestari", "pk.andi"),

@@ -561,6 +561,8 @@ def _key_flows(api: Any) -> list[Call]:
             assert api.get(path, "kasubsi.jaksel").status == 200, path
         cold()
         assert api.get("/v1/reports/compliance", "admin.pusat").status == 200  # the national view
+        assert api.get("/v1/clients?name=klien", "kasubsi.jaksel").status == 200  # the dashboard's name search
+        assert api.get("/v1/me/profile", "kasubsi.jaksel").status == 200
 
         cold()  # the client moves to another Bapas, with its (resolved) escalation and task
         r = api.post(f"/v1/clients/{cid}/transfer", "kasubsi.jaksel", {"to_bapas_id": "makassar", "reason": "Pindah."})

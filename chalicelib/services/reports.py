@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.access import scoped_bapas
+from chalicelib.access import reads_national_view, scoped_bapas
 from chalicelib.adapters.tables import AuditModel, ClientModel, EscalationModel, RecordModel, record_time_key
 from chalicelib.auth import Principal
 from chalicelib.domain import compaction, workload
@@ -129,7 +129,7 @@ def report_range(params: dict[str, str], today: date) -> tuple[date, date]:
 
 def compliance_report(p: Principal, params: dict[str, str], now: datetime) -> dict[str, Any]:
     """The Bapas view (one row per PK and the Bapas total); for admin without `bapas_id`, the national view."""
-    if p.is_admin and not params.get("bapas_id"):
+    if reads_national_view(p, params.get("bapas_id")):
         return national_report(params, now)
     bapas_id = scoped_bapas(p, params.get("bapas_id"))
     officer = params.get("officer") or None
