@@ -388,7 +388,6 @@ class NotificationModel(Model):
     claimed_at = UnicodeAttribute(null=True)  # when a worker took it (status sending)
     message_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
-    text = UnicodeAttribute(null=True)  # the message exactly as handed to SNS (reply link included); never logged
     attempts = NumberAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

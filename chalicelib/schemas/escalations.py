@@ -40,7 +40,6 @@ class NotificationOut(Out):
     send_after: str | None = Field(description="When a deferred message goes (RFC 3339)")
     error: str | None = Field(description="Why it was not sent: SNS's refusal, no_contact's or deferred's reason")
     message_id: str | None = Field(description="SNS MessageId (status sent)")
-    text: str | None = Field(description="The message exactly as sent (reply link included); null until sent")
     attempts: int
     updated_at: str
 
