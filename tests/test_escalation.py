@@ -6,6 +6,7 @@ Tests are few and long on purpose: each `api` fixture costs a fresh moto account
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -84,13 +85,16 @@ def test_one_episode_is_escalated_and_notified_exactly_once(api):
     assert _item(cid).open_escalation_id == esc.escalation_id
 
     [bhabin_sms] = sms_to(BHABIN_PHONE)
-    for part in ("Yth. Bapak/Ibu Bripka Joko Susilo", "Bapas Kelas I Jakarta Selatan", "memastikan keberadaan",
-                 "Sdr. Klien Uji", "Kelurahan Jagakarsa", "Andi Saputra 081100000002", short_ref(esc.escalation_id)):
+    # The reply link (issue 12) is kept whole; names give up words to make room for it within two segments.
+    assert re.search(r" Jawab di http://\S+/r/[A-Za-z0-9_-]{22}$", bhabin_sms), bhabin_sms
+    for part in ("Yth. Bapak/Ibu Bripka Joko", "Bapas Kelas I Jakarta Selatan", "memastikan keberadaan",
+                 "Sdr. Klien Uji", "Jagakarsa", "081100000002", short_ref(esc.escalation_id)):
         assert part in bhabin_sms, (part, bhabin_sms)
     assert "Pasal" not in bhabin_sms and "KUHP" not in bhabin_sms and "mencari" not in bhabin_sms
     assert gsm7_length(bhabin_sms) <= MAX_SMS_CHARS
     [office_sms] = sms_to(OFFICE_PHONE)
-    assert "Yth. Bapak/Ibu Sekretaris Lurah Jagakarsa" in office_sms and "Pasal" not in office_sms
+    assert "Yth. Bapak/Ibu Sekretaris Lurah" in office_sms and "Pasal" not in office_sms
+    assert re.search(r" Jawab di http://\S+/r/[A-Za-z0-9_-]{22}$", office_sms), office_sms  # its own link
     [pk_sms] = sms_to(PK_ANDI_PHONE)
     assert "Bhabinkamtibmas: Bripka Joko Susilo 081277001000" in pk_sms
     [(_, published, _)] = [(m[0], m[1], m[2]) for m in topic_messages(topic)]
@@ -465,6 +469,7 @@ def test_escalation_and_task_api_scoping_resolve_and_paging(api):
     assert len(api.get("/v1/escalations?state=open", "kasubsi.jaksel").json["items"]) == 2
     audits = list(AuditModel.query(f"escalation#{budi_esc}"))
     assert [(a.action, a.actor) for a in audits] == [("escalation.open", "system"), ("reply_link.issue", "system"),
+                                                    ("reply_link.issue", "system"),  # Bhabinkamtibmas, village office
                                                     ("escalation.resolve", "kasubsi.jaksel")]
 
     # Tasks: a PK sees their own; the coordinator the Bapas's; resolving closed Budi's.
