@@ -3,13 +3,13 @@
 from chalice import Chalice, Cron
 
 from chalicelib import snapstart  # noqa: F401  (registers the SnapStart runtime hooks)
-from chalicelib.api import clients, core, escalations, lifecycle, messages, photos, records, reports
+from chalicelib.api import clients, core, escalations, lifecycle, messages, photos, records, replies, reports
 from chalicelib.http import gate
 from chalicelib.services import retention
 
 app = Chalice(app_name="pantau", configure_logs=False)  # Powertools Logger owns logging: no doubled lines
 app.register_middleware(gate(app), "http")
-for api in (core, clients, escalations, records, reports, photos, lifecycle, messages):
+for api in (core, clients, escalations, records, reports, photos, lifecycle, messages, replies):
     app.register_blueprint(api.bp)
 
 

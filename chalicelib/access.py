@@ -130,3 +130,8 @@ def scoped_bapas(p: Principal, requested: str | None) -> str:
     if requested and requested != p.bapas_id:
         raise not_found("Bapas")
     return p.bapas_id
+
+
+def reads_national_view(p: Principal, requested_bapas: str | None) -> bool:
+    """`admin` without a Bapas reads the national view (one row per Bapas); everyone else reads one Bapas."""
+    return p.is_admin and not requested_bapas

@@ -26,6 +26,7 @@ class Settings:
     retention_years: int = 5
     # Roles whose users must have TOTP MFA set up in Cognito (the deployed template: coordinator,admin).
     mfa_roles: tuple[str, ...] = ()
+    public_url: str = "http://127.0.0.1:8000"  # where reply links point: the API's public base URL
 
     @property
     def issuer(self) -> str:
@@ -74,6 +75,7 @@ def settings() -> Settings:
         due_shards=int(_env("PANTAU_DUE_SHARDS", "8")),
         retention_years=int(_env("PANTAU_RETENTION_YEARS", "5")),
         mfa_roles=tuple(r.strip() for r in _env("PANTAU_MFA_ROLES").split(",") if r.strip()),
+        public_url=_env("PANTAU_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
     )
 
 

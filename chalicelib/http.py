@@ -41,6 +41,7 @@ class RoutePolicy:
     roles: tuple[str, ...]
     public: bool = False
     writes: bool = False
+    html: bool = False  # a page for people (the reply page): takes HTML forms, answers HTML, errors included
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,14 @@ JSON_TYPES = ["application/json", "application/merge-patch+json", "text/plain", 
 def route(bp: Blueprint, path: str, methods: Iterable[str] = ("GET",), roles: Iterable[str] = ROLES,
           public: bool = False, *, request: type[BaseModel] | None = None, response: Any = None,
           status: Iterable[int] = (200,), query: Iterable[QueryParam] = (), errors: Iterable[int] = (),
-          tag: str = "", headers: Iterable[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view, its access policy and its documentation in one place."""
+          tag: str = "", headers: Iterable[str] = (), html: bool = False) -> Callable[[Callable[..., Any]],
+                                                                                 Callable[..., Any]]:
+    """Register a view, its access policy and its documentation in one place.
+
+    `html=True` marks a page for people (public by nature): its POST body is an HTML form
+    (`application/x-www-form-urlencoded`, `request` documents its fields) and every answer, errors included, is
+    an HTML page the view renders itself (the gate neither checks the body's type nor turns errors into JSON).
+    """
     methods = tuple(methods)
     roles = tuple(roles)
 
@@ -89,7 +96,7 @@ def route(bp: Blueprint, path: str, methods: Iterable[str] = ("GET",), roles: It
         summary = (fn.__doc__ or fn.__name__.replace("_", " ")).strip().splitlines()[0]
         description = inspect.cleandoc(fn.__doc__ or "").partition("\n")[2].strip()
         for method in methods:
-            policy = RoutePolicy(roles=roles, public=public, writes=method != "GET")
+            policy = RoutePolicy(roles=roles, public=public, writes=method != "GET", html=html)
             POLICY[(path, method)] = policy
             ROUTES[(path, method)] = RouteDoc(path, method, summary, policy, request, response, tuple(status),
                                               tuple(query), tuple(errors), tag or path.split("/")[2],
@@ -179,7 +186,7 @@ def gate(app: Any) -> Callable[[Any, Callable[[Any], Response]], Response]:
                         if p.role not in policy.roles:
                             raise forbidden(f"The role {p.role} may not call {method} {resource}.")
                         _check_mfa(p)
-                    if policy.writes:
+                    if policy.writes and not policy.html:  # a page checks its own form (and answers in HTML)
                         _check_body_size(event)
                     response = get_response(event)
                 except Problem as problem:
@@ -231,8 +238,8 @@ def _as_problem(response: Response, instance: str) -> Response:
     if response.status_code < 400:
         return response
     headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-    if headers.get("content-type", "").startswith(PROBLEM_JSON):
-        return response
+    if headers.get("content-type", "").startswith((PROBLEM_JSON, "text/html")):
+        return response  # a problem already, or a page for people (the reply page's 404/410/429)
     code = "internal_error" if response.status_code >= 500 else "bad_request"
     message = "An internal error occurred." if response.status_code >= 500 else "The request was not accepted."
     if isinstance(response.body, dict) and response.status_code < 500:

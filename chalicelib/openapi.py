@@ -52,7 +52,14 @@ def _query_schema(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "maxLength": MAX_CURSOR if name == "cursor" else MAX_QUERY_VALUE}
 
 
+HTML_TITLES = {404: "Unknown or malformed link (a page that says so)", 410: "Expired link (a page that says so)",
+               413: "Notes too long", 415: "Not a form post", 422: "The form is shown again with what is missing",
+               429: "Too many requests from this address or for this link (Retry-After)"}
+
+
 def _error_codes(doc: RouteDoc) -> list[int]:
+    if doc.policy.html:
+        return sorted(set(doc.errors) | {404, 503})
     codes = set(doc.errors) | {503}
     if not doc.policy.public:
         codes |= {401, 403}
@@ -115,7 +122,8 @@ def build() -> dict[str, Any]:
         if params:
             op["parameters"] = params
         if doc.request is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref[doc.request]}}}
+            media = "application/x-www-form-urlencoded" if doc.policy.html else "application/json"
+            op["requestBody"] = {"required": True, "content": {media: {"schema": ref[doc.request]}}}
         responses: dict[str, Any] = {}
         for status in doc.status:
             response: dict[str, Any] = {"description": TITLES.get(status, "OK")}
@@ -125,8 +133,12 @@ def build() -> dict[str, Any]:
                 response["headers"] = {h: {"schema": {"type": "string"}} for h in doc.headers}
             responses[str(status)] = response
         for status in _error_codes(doc):
-            response = {"description": TITLES[status],
-                        "content": {"application/problem+json": {"schema": ref[ProblemOut]}}}
+            if doc.policy.html:  # a page for people says what went wrong in its own words
+                response = {"description": HTML_TITLES.get(status) or TITLES[status],
+                            "content": {"text/html": {"schema": {"type": "string"}}}}
+            else:
+                response = {"description": TITLES[status],
+                            "content": {"application/problem+json": {"schema": ref[ProblemOut]}}}
             if status == 503:
                 response["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
             responses[str(status)] = response

@@ -41,7 +41,8 @@ WILDCARD_EXCEPTIONS: dict[tuple[str, str], str] = {
         "SMS to a phone number (Publish with PhoneNumber) has no resource ARN, so it needs Resource \"*\"; that "
         "also covers publishing to the coordinators topic (and, unavoidably, to any topic in the account).",
     ("api_handler", "sns:Publish"):
-        "A phone verification code is an SMS to a phone number (Publish with PhoneNumber): no resource ARN.",
+        "SMS to a phone number (Publish with PhoneNumber) has no resource ARN: a phone verification code, and a "
+        "village's answer on the reply page to the PK (which also goes to the coordinators topic).",
     ("send_reminders", "sns:Publish"):
         "A reminder is an SMS to a phone number (Publish with PhoneNumber): no resource ARN.",
     ("*", "xray:PutTraceSegments"): "X-Ray trace segments have no resource-level permissions.",
@@ -66,12 +67,14 @@ SPEC: dict[str, list[Grant]] = {
     # The REST API: every route, behind the Cognito gate.
     "api_handler": [
         _g("BapasTimeZones", ["dynamodb:GetItem"], TABLE % "bapas"),
+        _g("BapasRegistry", ["dynamodb:Query"], INDEX % ("bapas", "registry-index")),  # the national report
         _g("Clients", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "clients"),
         # Clients read by key in batches: a PK's escalation and task lists keep only clients assigned to them now
-        # (services/casework.py), transfer lists show the clients' summaries (services/transfers.py).
+        # (services/casework.py) and show the clients' names (services/names.py); transfer lists show the
+        # clients' summaries (services/transfers.py).
         _g("ClientBatchReads", ["dynamodb:BatchGetItem"], TABLE % "clients"),
         _g("ClientLists", ["dynamodb:Query"], INDEX % ("clients", "bapas-index"),
-           INDEX % ("clients", "officer-index")),
+           INDEX % ("clients", "officer-index"), INDEX % ("clients", "bapas-name-index")),
         _g("Records", ["dynamodb:GetItem", "dynamodb:PutItem"], TABLE % "records"),
         _g("RecordLists", ["dynamodb:Query"], INDEX % ("records", "kind-time-index"),
            INDEX % ("records", "time-index")),
@@ -99,11 +102,14 @@ SPEC: dict[str, list[Grant]] = {
         # Without ListBucket S3 answers 403 instead of 404 for a missing key (storage.head relies on the 404).
         _g("PhotoExists", ["s3:ListBucket"], BUCKET),
         _g("OfficerDirectory", ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], USER_POOL),
+        # The reply page: the link (GetItem) and the rate counters (conditional UpdateItem).
+        _g("ReplyLinks", ["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE % "replies"),
         # Phone verification (issue 14): the code's SMS record, its outcome, the daily SMS cap; a client's messages.
         _g("VerificationMessages", ["dynamodb:PutItem", "dynamodb:UpdateItem"], TABLE % "notifications"),
         _g("ClientMessages", ["dynamodb:Query"], INDEX % ("notifications", "client-index")),
         _g("SmsDailyCap", ["dynamodb:UpdateItem"], TABLE % "counters"),
-        _g("VerificationSms", ["sns:Publish"], "*"),
+        # SMS (a verification code; a village's answer to the PK) and the coordinators topic (WILDCARD_EXCEPTIONS).
+        _g("Sms", ["sns:Publish"], "*"),
     ],
     # The daily reminder run (issue 14): reads the due-index, makes each reminder once, sends it.
     "send_reminders": [
@@ -143,6 +149,7 @@ SPEC: dict[str, list[Grant]] = {
         _g("Notifications", ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
            TABLE % "notifications"),
         _g("Tasks", ["dynamodb:PutItem"], TABLE % "tasks"),
+        _g("ReplyLinks", ["dynamodb:PutItem"], TABLE % "replies"),  # a reply link per SMS outside the Bapas
         _g("Audit", APPEND, TABLE % "audit"),
         _g("OfficerDirectory", ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], USER_POOL),
         # SMS to the ladder's recipients, and the coordinators topic (see WILDCARD_EXCEPTIONS: a

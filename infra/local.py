@@ -105,12 +105,15 @@ def start_stack(moto_port: int | None = None, api_port: int | None = None, seed_
     moto_port = moto_port or free_port()
     api_port = api_port or free_port()
     endpoint = f"http://{HOST}:{moto_port}"
-    env = {**os.environ, **base_env(endpoint)}
+    api_url = f"http://{HOST}:{api_port}"
+    # Reply links in SMS point at the API itself locally (in AWS: the stack output PublicUrl, infra/template.py).
+    env = {**os.environ, **base_env(endpoint), "PANTAU_PUBLIC_URL": api_url}
     os.environ.update(base_env(endpoint))
+    os.environ["PANTAU_PUBLIC_URL"] = api_url
     log_dir = log_dir or ROOT / ".local"
     log_dir.mkdir(parents=True, exist_ok=True)
     python = sys.executable
-    stack = Stack(api_url=f"http://{HOST}:{api_port}", endpoint=endpoint, resources=None, env=env)
+    stack = Stack(api_url=api_url, endpoint=endpoint, resources=None, env=env)
     try:
         moto_log = open(log_dir / "moto.log", "wb")  # noqa: SIM115 - lives as long as the process
         stack.procs.append(subprocess.Popen([python, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)],
@@ -199,6 +202,7 @@ def load_stack_env() -> dict[str, Any]:
         "PANTAU_USER_POOL_CLIENT_ID": data["user_pool_client_id"],
         "PANTAU_COORDINATORS_TOPIC_ARN": data.get("coordinators_topic_arn", ""),
         "PANTAU_ESCALATION_QUEUE_URL": data.get("escalation_queue_url", ""),
+        "PANTAU_PUBLIC_URL": data["api_url"],
     })
     return data
 

@@ -55,6 +55,10 @@ ENVIRONMENT = {
     "PANTAU_MFA_ROLES": "coordinator,admin",
 }
 TUNABLES = {"PANTAU_MAX_BODY_BYTES", "PANTAU_DUE_SHARDS", "PANTAU_RETENTION_YEARS"}
+# Where reply links in SMS point (`public_url()`, also the `PublicUrl` output): the `PublicUrl` parameter (a custom
+# domain) when given, else this stage's API Gateway URL. Given to every function but the REST handler, which API
+# Gateway invokes (a reference from it to the API would be a dependency cycle) and which never writes a link.
+SENDER_SETTINGS = {"PANTAU_PUBLIC_URL"}
 
 # Queue names (without the prefix) an SQS handler may consume -> the queue's logical id below.
 QUEUES = {"escalations": "EscalationQueue"}
@@ -234,12 +238,23 @@ def api_stage() -> str:
     return stages.pop()
 
 
+def public_url() -> dict[str, Any]:
+    return {"Fn::If": ["HasPublicUrl", {"Ref": "PublicUrl"},
+                       sub("https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + api_stage())]}
+
+
+def function_environment(fn: dict[str, Any]) -> dict[str, Any]:
+    if fn["name"] == "api_handler":
+        return dict(ENVIRONMENT)
+    return {**ENVIRONMENT, "PANTAU_PUBLIC_URL": public_url()}
+
+
 def function_overrides(functions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for fn in functions:
         props: dict[str, Any] = {
             "FunctionName": sub("${Prefix}-" + fn["name"]),
-            "Environment": {"Variables": dict(ENVIRONMENT)},
+            "Environment": {"Variables": function_environment(fn)},
         }
         if fn["name"] == "api_handler":
             # SnapStart (Python 3.12+): Lambda initialises each published version once and starts new execution
@@ -586,6 +601,9 @@ def build(models: Any = None, functions: list[dict[str, Any]] | None = None) -> 
     }
     if "SmsDeliveryStatusRole" in resources:
         outputs["SmsDeliveryStatusRoleArn"] = {"Value": getatt("SmsDeliveryStatusRole", "Arn")}
+    if any(fn["name"] == "api_handler" for fn in functions):
+        outputs["PublicUrl"] = {"Description": "Base URL of the reply links in SMS ({PublicUrl}/r/{token})",
+                                "Value": public_url()}
     for name in sorted(table_resources(models)):
         outputs[name + "Name"] = {"Value": ref(name)}
     return {
@@ -602,9 +620,13 @@ def build(models: Any = None, functions: list[dict[str, Any]] | None = None) -> 
                                     "Description": "SNS's account-wide SMS delivery-failure log group: `create` "
                                                    "it with this stack, or use the `existing` one (a second "
                                                    "stack in the same account)."},
+            "PublicUrl": {"Type": "String", "Default": "",
+                          "Description": "Base URL of the reply links in SMS (e.g. a custom domain mapped to the API's "
+                                         "stage, without a trailing slash); empty: the API Gateway stage URL."},
         },
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
-                       "CreateSmsDeliveryLogGroup": {"Fn::Equals": [ref("SmsDeliveryLogGroup"), "create"]}},
+                       "CreateSmsDeliveryLogGroup": {"Fn::Equals": [ref("SmsDeliveryLogGroup"), "create"]},
+                       "HasPublicUrl": {"Fn::Not": [{"Fn::Equals": [ref("PublicUrl"), ""]}]}},
         "Resources": resources,
         "Outputs": outputs,
     }

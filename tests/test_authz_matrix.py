@@ -22,6 +22,7 @@ import time
 import uuid
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -32,7 +33,15 @@ from chalicelib.domain.clients import stage_on
 from chalicelib.http import ROUTES
 from chalicelib.openapi import document, response_parts
 from chalicelib.schemas.common import ProblemOut, Text
-from tests.escalation_support import at_wib, put_village_contacts, run_and_drain, today_wib, unreachable_client
+from tests.escalation_support import (
+    BHABIN_PHONE,
+    at_wib,
+    put_village_contacts,
+    run_and_drain,
+    sms_to,
+    today_wib,
+    unreachable_client,
+)
 from tests.records_support import checkin_body, jpeg, new_client, put_photo, upload_keys, visit_body
 from tests.support import InProcess, client_body, reset_caches
 from tests.tokens import signed_token
@@ -54,8 +63,12 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/dashboard"): PUBLIC,
     ("GET", "/v1/health"): PUBLIC,
     ("GET", "/v1/config"): PUBLIC,
+    # The reply page: the link is the key, a caller's token changes nothing (each POST is one more answer).
+    ("GET", "/r/{token}"): PUBLIC,
+    ("POST", "/r/{token}"): PUBLIC,
     ("GET", "/v1/openapi.json"): PUBLIC,
     ("GET", "/v1/me"): {**ANON, **dict.fromkeys(USERS, 200)},
+    ("GET", "/v1/me/profile"): {**ANON, **dict.fromkeys(USERS, 200)},
     ("GET", "/v1/clients"): LIST,
     # A coordinator of another Bapas registers in their own Bapas (the Bapas comes from the token).
     ("POST", "/v1/clients"): {**ANON, "pk_own": 403, "pk_other": 403, "coord_same": 201, "coord_other": 201,
@@ -141,6 +154,8 @@ class World:
                          {"to_bapas_id": "makassar", "reason": "Pindah domisili."})
             assert r.status == 201, r
             self.transfers[answer] = r.json["id"]
+        [sms] = sms_to(BHABIN_PHONE)
+        self.reply_token = sms.rsplit("/r/", 1)[1]
         pool, app_client = api.resources.user_pool_id, api.resources.user_pool_client_id
         now = int(time.time())
         self.expired = signed_token(pool, app_client, "kasubsi.jaksel", ("coordinator",), exp=now - 120,
@@ -156,6 +171,7 @@ class World:
         record_id = self.violation_id if "/violations/" in template and method != "PUT" else uuid.uuid4()
         return template.format(client_id=self.client_id, record_id=record_id, escalation_id=self.escalation_id,
                                village_code="31.74.09.1001", area_code="31.74.09", photo_id=self.photo_id,
+                               token=self.reply_token,
                                transfer_id=self.transfers["decline" if template.endswith("/decline") else "accept"])
 
     def credentials(self, caller: str) -> dict[str, Any]:
@@ -199,7 +215,8 @@ BODIES = {
     ("POST", "/v1/transfers/{transfer_id}/decline"): lambda w, user: {"reason": "Di luar wilayah kami."},
     ("POST", "/v1/uploads"): lambda w, user: {"client_id": w.client_id,
                                               "files": [{"content_type": "image/png", "size_bytes": 1000}]},
-    ("POST", "/v1/escalations/{escalation_id}/resolve"): lambda w, user: {"resolution": "Klien ditemukan"},
+    ("POST", "/v1/escalations/{escalation_id}/resolve"): lambda w, user: {"resolution": "found_at_home"},
+    ("POST", "/r/{token}"): lambda w, user: {"answer": "found", "notes": "Ada di rumah."},
     ("PUT", "/v1/villages/{village_code}/contacts"): lambda w, user: {
         "bhabinkamtibmas": {"name": "Bripka Uji", "phone": "0812-7700-1000"}},
     ("PUT", "/v1/areas/{area_code}/contacts"): lambda w, user: {
@@ -230,6 +247,9 @@ def _check_against_document(path: str, method: str, r: Any) -> None:
     assert str(r.status) in responses, f"{method} {path}: status {r.status} is not documented: {r}"
     content_type = r.headers.get("content-type", "").split(";")[0]
     assert content_type in responses[str(r.status)].get("content", {}), (method, path, r.status, content_type)
+    if ROUTES[(path, method)].policy.html:
+        assert content_type == "text/html", r  # a page for people, errors included
+        return
     if r.status >= 400:
         ProblemOut.model_validate(r.json)
         return
@@ -268,7 +288,11 @@ def test_route_answers_each_caller_exactly(world, method, path):
             current = world.api.get(world.path(path, method), "kasubsi.jaksel").json["version"]
             headers["If-Match"] = str(current)
         body = BODIES[(method, path)](world, creds.get("user")) if (method, path) in BODIES else None
-        r = world.api.request(method, world.path(path, method) + query, body=body, headers=headers, **creds)
+        raw = None
+        if doc.policy.html and body is not None:  # an HTML form post
+            raw, headers["Content-Type"] = urlencode(body).encode(), "application/x-www-form-urlencoded"
+        r = world.api.request(method, world.path(path, method) + query, body=body, headers=headers, raw=raw,
+                              **creds)
         got[caller] = r.status
         _check_against_document(path, method, r)
         if r.status == 401:

@@ -6,6 +6,7 @@ Tests are few and long on purpose: each `api` fixture costs a fresh moto account
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -84,13 +85,16 @@ def test_one_episode_is_escalated_and_notified_exactly_once(api):
     assert _item(cid).open_escalation_id == esc.escalation_id
 
     [bhabin_sms] = sms_to(BHABIN_PHONE)
-    for part in ("Yth. Bapak/Ibu Bripka Joko Susilo", "Bapas Kelas I Jakarta Selatan", "memastikan keberadaan",
-                 "Sdr. Klien Uji", "Kelurahan Jagakarsa", "Andi Saputra 081100000002", short_ref(esc.escalation_id)):
+    # The reply link (issue 12) is kept whole; names give up words to make room for it within two segments.
+    assert re.search(r" Jawab di http://\S+/r/[A-Za-z0-9_-]{22}$", bhabin_sms), bhabin_sms
+    for part in ("Yth. Bapak/Ibu Bripka Joko", "Bapas Kelas I Jakarta Selatan", "memastikan keberadaan",
+                 "Sdr. Klien Uji", "Jagakarsa", "081100000002", short_ref(esc.escalation_id)):
         assert part in bhabin_sms, (part, bhabin_sms)
     assert "Pasal" not in bhabin_sms and "KUHP" not in bhabin_sms and "mencari" not in bhabin_sms
     assert gsm7_length(bhabin_sms) <= MAX_SMS_CHARS
     [office_sms] = sms_to(OFFICE_PHONE)
-    assert "Yth. Bapak/Ibu Sekretaris Lurah Jagakarsa" in office_sms and "Pasal" not in office_sms
+    assert "Yth. Bapak/Ibu Sekretaris Lurah" in office_sms and "Pasal" not in office_sms
+    assert re.search(r" Jawab di http://\S+/r/[A-Za-z0-9_-]{22}$", office_sms), office_sms  # its own link
     [pk_sms] = sms_to(PK_ANDI_PHONE)
     assert "Bhabinkamtibmas: Bripka Joko Susilo 081277001000" in pk_sms
     [(_, published, _)] = [(m[0], m[1], m[2]) for m in topic_messages(topic)]
@@ -363,10 +367,12 @@ def test_the_run_reads_the_due_index_only_and_moves_due_at(api):
     assert run_calls["UpdateItem"] == 3  # due_at moved forward: one write per due client
     with dynamodb_calls() as worker_calls:
         drain(api.resources.escalation_queue_url, application.escalation_worker)
-    assert worker_calls["Scan"] == 0 and worker_calls["TransactWriteItems"] == 3  # one per escalation
-    # Per escalation: GetItem client + village contacts, the transaction, one `sent` mark per notification (4)
+    # Per escalation: the opening transaction and one per reply link (Bhabinkamtibmas, village office: the hashed
+    # link and its audit entry).
+    assert worker_calls["Scan"] == 0 and worker_calls["TransactWriteItems"] == 3 * 3
+    # Per escalation: GetItem client + village contacts, the transactions, one `sent` mark per notification (4)
     # and one daily-cap counter per SMS outside the Bapas (Bhabinkamtibmas, village office).
-    assert sum(worker_calls.values()) == 3 * 9, dict(worker_calls)
+    assert sum(worker_calls.values()) == 3 * 11, dict(worker_calls)
     for cid, window_closes in ((unreachable[0], 7), (unreachable[1], 7), (ending, 6)):
         assert len(escalations_of(cid)) == 1
         assert _item(cid).due_at == at_wib(today + timedelta(days=window_closes), 0).astimezone(UTC).isoformat()
@@ -448,19 +454,22 @@ def test_escalation_and_task_api_scoping_resolve_and_paging(api):
     assert_problem(api.get("/v1/escalations?cursor=eyJ4IjoxfQ", "kasubsi.jaksel"), 422, "cursor")
 
     path = f"/v1/escalations/{budi_esc}/resolve"
-    assert_problem(api.post(path, "pk.budi", {"resolution": "ditemukan"}), 403)
-    assert_problem(api.post(path, "admin.pusat", {"resolution": "ditemukan"}), 403)
-    assert_problem(api.post(path, "kasubsi.makassar", {"resolution": "ditemukan"}), 404)
+    assert_problem(api.post(path, "pk.budi", {"resolution": "found_at_home"}), 403)
+    assert_problem(api.post(path, "admin.pusat", {"resolution": "found_at_home"}), 403)
+    assert_problem(api.post(path, "kasubsi.makassar", {"resolution": "found_at_home"}), 404)
     assert_problem(api.post(path, "kasubsi.jaksel", {"resolution": "  "}), 422, "resolution")
-    r = api.post(path, "kasubsi.jaksel", {"resolution": "Klien ditemukan di rumah keluarga", "notes": "Via Bhabin."})
+    assert_problem(api.post(path, "kasubsi.jaksel", {"resolution": "Klien ditemukan"}), 422, "resolution")
+    r = api.post(path, "kasubsi.jaksel", {"resolution": "found_at_home", "notes": "Di rumah keluarga, via Bhabin."})
     assert r.status == 200, r
     assert (r.json["state"], r.json["resolved_by"], r.json["version"]) == ("resolved", "kasubsi.jaksel", 2)
-    assert_problem(api.post(path, "kasubsi.jaksel", {"resolution": "lagi"}), 409)
+    assert r.json["resolution"] == "found_at_home"
+    assert_problem(api.post(path, "kasubsi.jaksel", {"resolution": "other"}), 409)
     assert _item(budi).open_escalation_id is None
     assert [e["id"] for e in api.get("/v1/escalations?state=resolved", "kasubsi.jaksel").json["items"]] == [budi_esc]
     assert len(api.get("/v1/escalations?state=open", "kasubsi.jaksel").json["items"]) == 2
     audits = list(AuditModel.query(f"escalation#{budi_esc}"))
-    assert [(a.action, a.actor) for a in audits] == [("escalation.open", "system"),
+    assert [(a.action, a.actor) for a in audits] == [("escalation.open", "system"), ("reply_link.issue", "system"),
+                                                    ("reply_link.issue", "system"),  # Bhabinkamtibmas, village office
                                                     ("escalation.resolve", "kasubsi.jaksel")]
 
     # Tasks: a PK sees their own; the coordinator the Bapas's; resolving closed Budi's.

@@ -215,7 +215,7 @@ def resolve_escalation(api: Any) -> WritePath:
         return (e.state, int(e.version), e.resolution), _audits(f"escalation#{eid}"), _client_state(cid)
 
     return WritePath(lambda: api.post(f"/v1/escalations/{eid}/resolve", "kasubsi.jaksel",
-                                      {"resolution": "Klien ditemukan"}), state, ("dynamodb", "GetItem"), 200)
+                                      {"resolution": "found_at_home"}), state, ("dynamodb", "GetItem"), 200)
 
 
 WRITE_PATHS = {f.__name__: f for f in (create_client, patch_client, put_contacts, put_checkin, put_visit_with_photo,
@@ -332,7 +332,9 @@ def test_a_dynamodb_fault_in_the_worker_fails_the_message_and_the_redelivery_ope
         stats = _drain(api)
     assert calls["failed"] == 1 and stats["failed"] == 1 and stats["deleted"] == 1
     _sent_once(cid)
-    assert len(_audits(f"escalation#{escalations_of(cid)[0].escalation_id}")) == 1
+    # One opening; one reply link for the one Bhabinkamtibmas SMS sent.
+    assert sorted(_audits(f"escalation#{escalations_of(cid)[0].escalation_id}")) == [
+        "escalation.open", "reply_link.issue", "reply_link.issue"]  # the links of the Bhabinkamtibmas and village
 
 
 def test_an_sqs_fault_fails_the_run_and_the_next_run_escalates_once(api):

@@ -267,10 +267,16 @@ def test_every_setting_the_code_reads_is_given_to_every_function():
     source = (ROOT / "chalicelib" / "config.py").read_text()
     read = set(re.findall(r"_env\(\"(PANTAU_[A-Z_]+)\"", source))
     assert read, "chalicelib/config.py reads no PANTAU_* variable?"
-    assert read - tpl.TUNABLES == set(tpl.ENVIRONMENT), "map every new PANTAU_* setting in infra/template.py"
+    assert read - tpl.TUNABLES == set(tpl.ENVIRONMENT) | tpl.SENDER_SETTINGS, \
+        "map every new PANTAU_* setting in infra/template.py"
     r = committed_template()["Resources"]
     for fn in tpl.app_functions():
-        assert r[fn["cfn"]]["Properties"]["Environment"]["Variables"] == tpl.ENVIRONMENT, fn["name"]
+        variables = r[fn["cfn"]]["Properties"]["Environment"]["Variables"]
+        if fn["name"] == "api_handler":  # API Gateway invokes it: it may not refer to the API (a cycle)
+            assert variables == tpl.ENVIRONMENT
+        else:  # the functions that send SMS know where reply links point: the stack's PublicUrl output
+            assert variables == {**tpl.ENVIRONMENT, "PANTAU_PUBLIC_URL": tpl.public_url()}, fn["name"]
+    assert committed_template()["Outputs"]["PublicUrl"]["Value"] == tpl.public_url()
 
 
 # ===== packaging: chalice package --merge-template + cfn-lint ================================================
@@ -530,6 +536,18 @@ def _key_flows(api: Any) -> list[Call]:
         response = application.escalation_worker(_sqs_event(messages, arn), _Context())
         assert response == {"batchItemFailures": []}, response
 
+        cold()  # the Bhabinkamtibmas opens the reply link of their SMS and answers
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.sns.models import sns_backends
+
+        [sms] = [m for to, m in sns_backends[DEFAULT_ACCOUNT_ID][iam.REGION].sms_messages.values()
+                 if to == "+6281277001000"]
+        reply = "/r/" + sms.rsplit("/r/", 1)[1]
+        assert api.get(reply).status == 200
+        r = api.request("POST", reply, raw=b"answer=moved&notes=Pindah+ke+Depok", headers={
+            "Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status == 200, r
+
         cold()
         r = api.get("/v1/escalations?state=open", "kasubsi.jaksel")
         assert r.status == 200 and len(r.json["items"]) == 1, r
@@ -539,11 +557,15 @@ def _key_flows(api: Any) -> list[Call]:
         assert api.get("/v1/tasks", "pk.andi").status == 200
         assert api.get("/v1/tasks", "kasubsi.jaksel").status == 200
         r = api.post(f"/v1/escalations/{escalation_id}/resolve", "kasubsi.jaksel",
-                     {"resolution": "klien ditemukan, lapor diri kembali"})
+                     {"resolution": "contact_restored"})
         assert r.status == 200, r
         for path in ("/v1/reports/compliance", f"/v1/clients/{cid}/timeline",
                      f"/v1/clients/{cid}/progress-reports"):
             assert api.get(path, "kasubsi.jaksel").status == 200, path
+        cold()
+        assert api.get("/v1/reports/compliance", "admin.pusat").status == 200  # the national view
+        assert api.get("/v1/clients?name=klien", "kasubsi.jaksel").status == 200  # the dashboard's name search
+        assert api.get("/v1/me/profile", "kasubsi.jaksel").status == 200
 
         # Reaching the client (issue 14): a weekly client whose window closes in under two days is reminded; the
         # messages are listed; a number is verified (the API's clock at 10:00 WIB: codes go only in daytime);

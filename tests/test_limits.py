@@ -15,7 +15,8 @@ from tests.escalation_support import VILLAGE
 from tests.records_support import checkin_body, new_client, visit_body
 from tests.support import InProcess, assert_problem, client_body, reset_caches
 
-WRITES = sorted(k for k, d in ROUTES.items() if d.policy.writes and d.request is not None)
+# The reply page (`html`) answers an oversized form with its own 413 page: tests/test_followup.py.
+WRITES = sorted(k for k, d in ROUTES.items() if d.policy.writes and d.request is not None and not d.policy.html)
 LISTS = sorted(k for k, d in ROUTES.items() if any(q.name == "limit" for q in d.query))
 WITH_QUERY = sorted(k for k, d in ROUTES.items() if d.query and any(q.name != "limit" for q in d.query))
 
@@ -106,7 +107,7 @@ TOO_LONG = [
     ("PUT", "/v1/clients/{client_id}/visits/{record_id}", lambda: visit_body(met=[{"role": "family"}] * 21), "met"),
     ("PUT", "/v1/clients/{client_id}/checkins/{record_id}", lambda: checkin_body(photos=["x" * 257]), "photos[0]"),
     ("POST", "/v1/escalations/{escalation_id}/resolve", lambda: {"resolution": "x" * 201}, "resolution"),
-    ("POST", "/v1/escalations/{escalation_id}/resolve", lambda: {"resolution": "ok", "notes": "x" * 4001}, "notes"),
+    ("POST", "/v1/escalations/{escalation_id}/resolve", lambda: {"resolution": "other", "notes": "x" * 4001}, "notes"),
 ]
 
 

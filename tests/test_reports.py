@@ -204,3 +204,14 @@ def test_compliance_report_reads_indexes_only_and_as_many_requests_whatever_the_
     assert_problem(api.get("/v1/reports/compliance", "pk.andi"), 403)
     csv_ = api.get("/v1/reports/compliance?format=csv", "kasubsi.jaksel")
     assert csv_.headers["content-type"] == "text/csv; charset=utf-8" and csv_.body.startswith(b"\xef\xbb\xbfPK,")
+
+    # The national view (admin without bapas_id): a row per Bapas equal to its own report, and the total; the
+    # Bapas from one Query of the bapas table's registry-index, then the same three Queries per Bapas.
+    with dynamodb_calls() as calls:
+        national = api.get("/v1/reports/compliance", "admin.pusat")
+    assert national.status == 200 and national.json["scope"] == "national", national
+    assert "Scan" not in calls and calls["Query"] == 1 + 3 * 2, calls
+    rows = {r["bapas_id"]: r for r in national.json["bapas"]}
+    assert rows["makassar"]["bapas_name"] == "Bapas Kelas I Makassar"
+    assert {k: v for k, v in rows["makassar"].items() if k not in ("bapas_id", "bapas_name")} == report()[0]["totals"]
+    assert national.json["totals"]["clients"] == rows["makassar"]["clients"] + rows["jaksel"]["clients"]

@@ -47,6 +47,16 @@ class _GsiMeta:
     projection = AllProjection()
 
 
+class BapasRegistryIndex(GlobalSecondaryIndex):
+    """Every Bapas in one partition (`registry` = "bapas"): the national views list the Bapas with one Query."""
+
+    class Meta(_GsiMeta):
+        index_name = "registry-index"
+
+    registry = UnicodeAttribute(hash_key=True)
+    bapas_id = UnicodeAttribute(range_key=True)
+
+
 class BapasModel(Model):
     """A Balai Pemasyarakatan: its full name, time zone (WIB, WITA or WIT) and settings (docs/operations.md)."""
 
@@ -57,6 +67,9 @@ class BapasModel(Model):
     grace_hours = NumberAttribute(null=True)  # an unreachable episode is escalated after this long (default 48)
     sms_daily_cap = NumberAttribute(null=True)  # SMS to people outside the Bapas per local day (default 200)
     reminder_days_before = NumberAttribute(null=True)  # remind a client this many days before a window closes (2)
+    registry = UnicodeAttribute(default="bapas")  # the one partition of `registry-index`
+
+    registry_index = BapasRegistryIndex()
 
 
 class ClientBapasIndex(GlobalSecondaryIndex):
@@ -73,6 +86,17 @@ class ClientOfficerIndex(GlobalSecondaryIndex):
 
     officer_key = UnicodeAttribute(hash_key=True)
     client_id = UnicodeAttribute(range_key=True)
+
+
+class ClientNameIndex(GlobalSecondaryIndex):
+    """A Bapas's clients by name (`name_key` = "<folded name>#<client_id>", domain/names.py): name-prefix search
+    with one Query (`begins_with`), never a Scan. Anonymised clients leave it (no `name_key`)."""
+
+    class Meta(_GsiMeta):
+        index_name = "bapas-name-index"
+
+    bapas_id = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)
 
 
 class ClientDueIndex(GlobalSecondaryIndex):
@@ -146,7 +170,10 @@ class ClientModel(Model):
     open_violations = UnicodeSetAttribute(null=True)  # ids of the client's open violation records
     former_bapas = ListAttribute(of=UnicodeAttribute, null=True)
 
+    name_key = UnicodeAttribute(null=True)  # the name search (bapas-name-index)
+
     bapas_index = ClientBapasIndex()
+    name_index = ClientNameIndex()
     officer_index = ClientOfficerIndex()
     due_index = ClientDueIndex()
     retention_index = ClientRetentionIndex()
@@ -318,6 +345,8 @@ class EscalationModel(Model):
     resolved_by = UnicodeAttribute(null=True)
     resolved_at = UnicodeAttribute(null=True)
     version = NumberAttribute()
+    # Answers from the village through reply links: {recipient, recipient_role, answer, notes, at}, appended.
+    responses = ListAttribute(of=MapAttribute, null=True)
 
     bapas_index = EscalationBapasIndex()
     officer_index = EscalationOfficerIndex()
@@ -483,9 +512,31 @@ class TransferModel(Model):
     outgoing_index = TransferOutgoingIndex()
 
 
+class ReplyModel(Model):
+    """Reply links and their rate counters (services/replies.py), one table, two kinds of item:
+
+    - `link#<sha256 of the token>`: the escalation and recipient a reply link is bound to, and its expiry. Only
+      the hash is stored, so reading the table does not reveal a live link.
+    - `rate#<scope>#<digest>#<window>`: a request counter, raised by conditional UpdateItem (`n`).
+
+    DynamoDB's TTL removes both (`expires`: a link 30 days after it stopped working, a counter after its window).
+    """
+
+    Meta = _meta("replies")
+    key = UnicodeAttribute(hash_key=True)
+    escalation_id = UnicodeAttribute(null=True)
+    recipient = UnicodeAttribute(null=True)  # the notification's recipient key
+    recipient_role = UnicodeAttribute(null=True)
+    bapas_id = UnicodeAttribute(null=True)
+    valid_until = UnicodeAttribute(null=True)  # UTC RFC 3339
+    created_at = UnicodeAttribute(null=True)
+    n = NumberAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Model], ...] = (BapasModel, ClientModel, AuditModel, VillageContactModel, AreaContactModel,
                                    CounterModel, RecordModel, EscalationModel, NotificationModel, TaskModel,
-                                   TransferModel)
+                                   TransferModel, ReplyModel)
 
 
 # ----- small codecs every service shares ----------------------------------------------------------------

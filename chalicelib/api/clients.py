@@ -43,9 +43,16 @@ def create_client():
     OFFICER,
     QueryParam("state", "compliance state", {"type": "string", "enum": [s.value for s in State]}),
     QueryParam("village_code", "Kemendagri village code, with or without dots", {"type": "string"}),
+    QueryParam("name", "Name search: clients whose name starts with this (case and accents ignored), in name "
+                       "order; not combined with state or village_code", {"type": "string", "maxLength": 60}),
     ADMIN_BAPAS, *PAGING))
 def list_clients():
-    """List clients: a PK's own, a coordinator's Bapas, or (admin) one Bapas."""
+    """List clients: a PK's own, a coordinator's Bapas, or (admin) one Bapas; or search them by name.
+
+    Without `name`: the clients table's `bapas-index` GSI (`officer-index` for a PK or `?officer=`). With
+    `name`: the `bapas-name-index` GSI (hash `bapas_id`, range "<folded name>#<client_id>"), one Query with
+    `begins_with` a page, a PK's (or `?officer=`) narrowed by a filter on the same Query; never a Scan.
+    """
     params = query_params(bp.current_request)
     return json_response(clients.list_clients(principal(), params, page_params(params), now_utc()))
 

@@ -11,7 +11,6 @@ from chalicelib.domain.compaction import KEEP_DAYS
 from chalicelib.domain.compliance import State
 from chalicelib.domain.timeutil import now_utc
 from chalicelib.http import (
-    ADMIN_BAPAS,
     PAGING,
     QueryParam,
     body_model,
@@ -73,14 +72,19 @@ def list_progress_reports(client_id):
                                 f"{KEEP_DAYS} days ago: older check-ins are kept per window, not per day", DAY),
               QueryParam("officer", "Only this PK's row", {"type": "string"}),
               QueryParam("format", "csv: the same as `Accept: text/csv`", {"type": "string", "enum": ["json", "csv"]}),
-              ADMIN_BAPAS))
+              QueryParam("bapas_id", "admin only: the Bapas to read; without it admin reads the national view",
+                         {"type": "string"})))
 def compliance_report():
-    """Compliance and workload per PK and for the Bapas (coordinators; admin read-only with ?bapas_id=).
+    """Compliance and workload per PK and for the Bapas (coordinators; admin: national, or one Bapas).
+
+    National view (`admin` without `bapas_id`): one row per Bapas in `bapas` (the same columns; each row equals
+    that Bapas's totals) and the national total in `totals`. The Bapas are listed by one Query of the bapas
+    table's `registry-index` GSI (partition `bapas`); each Bapas's numbers come from the indexes below.
 
     Per PK: caseload, clients by compliance state, check-in windows expected vs done in [from, to], home
     visits, open escalations, overdue progress reports and the median days to resolve an escalation; plus the
     Bapas totals. With `Accept: text/csv` (or `?format=csv`) the same numbers as `text/csv; charset=utf-8`,
-    UTF-8 with a BOM, Indonesian column names, one row per PK and a TOTAL row.
+    UTF-8 with a BOM, Indonesian column names, one row per PK (per Bapas) and a TOTAL row.
 
     Indexes (never a Scan): clients `bapas-index` GSI (`officer-index` with `?officer=`), whose items carry
     their compliance and progress-report facts; escalations `bapas-state-index` GSI (the open ones) and the

@@ -34,6 +34,13 @@ class MeOut(Out):
     bapas_id: str = Field(description="Empty for admin")
 
 
+class ProfileOut(MeOut):
+    name: str = Field(description="The person's name (Cognito `name`; the username when none is recorded)")
+    bapas_name: str | None = Field(description="The Bapas's full name; null for admin")
+    timezone: str | None = Field(description="The Bapas's time zone (Asia/Jakarta, Asia/Makassar or Asia/Jayapura); "
+                                             "null for admin")
+
+
 class HealthOut(Out):
     status: Literal["ok"]
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from chalicelib.schemas.base import LongText, Out, Strict
 
-Resolution = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# How an escalation ended (contract 1.1, "Follow-up after an escalation", chalicelib/domain/followup.py);
+# free text goes in `notes` only.
+Resolution = Literal["contact_restored", "found_at_home", "moved", "absconded", "violation_referred", "other"]
 
 
 class EscalationResolve(Strict):
-    resolution: Resolution = Field(description="What happened, e.g. 'klien ditemukan, lapor diri kembali'")
-    notes: LongText | None = None
+    resolution: Resolution = Field(description="How it ended: contact_restored (the client is in contact again), "
+                                               "found_at_home, moved (lives elsewhere now), absconded, "
+                                               "violation_referred (reported as a violation) or other")
+    notes: LongText | None = Field(default=None, description="Free text: what happened, who found the client")
 
 
 RecipientRole = Literal["bhabinkamtibmas", "polsek", "polres", "village_office", "guarantor", "officer",
@@ -53,13 +57,17 @@ class EscalationOut(Out):
     episode_started_at: str
     episode_ended_at: str | None = Field(description="The counted contact that ended the episode, once seen")
     officer: str = Field(description="The PK the client was assigned to when the escalation opened")
+    officer_name: str | None = Field(description="That PK's name")
+    client_name: str | None = Field(description="The client's name (null if the client is gone)")
     village_code: str
     village_name: str | None
     task_id: str | None = Field(description="The PK's home-visit task")
-    resolution: str | None
+    resolution: Resolution | None = Field(description="The resolution code (a pre-1.1 free-text one reads `other`)")
     notes: str | None
     resolved_by: str | None
     resolved_at: str | None
+    responses: list[ResponseOut] = Field(description="The village's answers through reply links, oldest first; "
+                                                     "every answer is kept (an answer may be changed by a new one)")
     version: int
 
 
@@ -75,6 +83,8 @@ class TaskOut(Out):
     escalation_id: str | None
     bapas_id: str
     officer: str
+    officer_name: str | None = Field(description="The PK's name")
+    client_name: str | None = Field(description="The client's name (null if the client is gone)")
     village_code: str | None
     due_date: str = Field(description="YYYY-MM-DD in the Bapas time zone")
     state: Literal["open", "done"]
@@ -87,3 +97,20 @@ class TaskOut(Out):
 class TaskList(Out):
     items: list[TaskOut]
     next_cursor: str | None
+
+
+class ReplyForm(Strict):
+    """The reply page's form (`application/x-www-form-urlencoded`), posted to the link's own URL."""
+
+    answer: Literal["found", "not_found", "moved", "other"] = Field(
+        description="found: the client lives there and was seen; not_found; moved (the new address in notes); other")
+    notes: str | None = Field(default=None, max_length=1000,
+                              description="Optional: the new address (moved) or any remark, at most 1000 characters")
+
+
+class ResponseOut(Out):
+    recipient_role: str = Field(description="Who answered through their reply link: bhabinkamtibmas, village_office, "
+                                            "polsek or polres")
+    answer: Literal["found", "not_found", "moved", "other"]
+    notes: str | None
+    at: str = Field(description="RFC 3339, UTC")

@@ -78,14 +78,31 @@ class ReportRow(Out):
     median_days_to_resolve: float | None = Field(description="Median days from opening to resolution of those")
 
 
-class ComplianceReportOut(Out):
+class OfficerRow(ReportRow):
+    officer_name: str | None = Field(description="The PK's name (Cognito `name`); null on the totals row")
+
+
+class BapasRow(ReportRow):
     bapas_id: str
-    from_: str = Field(alias="from", description="YYYY-MM-DD, Bapas time zone")
+    bapas_name: str = Field(description="The Bapas's full name")
+
+
+class ComplianceReportOut(Out):
+    scope: Literal["bapas", "national"] = Field(description="national: admin without bapas_id")
+    bapas_id: str | None = Field(description="null in the national view")
+    bapas_name: str | None = Field(description="The Bapas's full name; null in the national view")
+    timezone: str | None = Field(description="The Bapas's time zone (dates and as_of are meant in it); null in the "
+                                             "national view (each Bapas its own)")
+    from_: str = Field(alias="from", description="YYYY-MM-DD, in each Bapas's time zone")
     to: str
-    as_of: str = Field(description="RFC 3339: the end of `to`, or the time of the request if earlier")
+    as_of: str = Field(description="RFC 3339: the end of `to`, or the time of the request if earlier (national: "
+                                   "the latest over the Bapas)")
     officer: str | None
-    officers: list[ReportRow]
-    totals: ReportRow
+    officers: list[OfficerRow] = Field(description="One row per PK (empty in the national view)")
+    bapas: list[BapasRow] | None = Field(description="National view: one row per Bapas, the same numbers as that "
+                                                     "Bapas's totals; null in the Bapas view")
+    totals: ReportRow = Field(description="The Bapas total, or the national total (medians over every "
+                                          "resolution, not a median of medians)")
 
 
 # ----- timeline --------------------------------------------------------------------------------------------

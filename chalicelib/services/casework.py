@@ -25,6 +25,7 @@ from chalicelib.adapters.tables import (
     get_or_none,
 )
 from chalicelib.auth import Principal
+from chalicelib.domain.followup import RESOLUTIONS
 from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import conflict, field_error, not_found
@@ -32,6 +33,8 @@ from chalicelib.paging import Page, encode_cursor
 from chalicelib.schemas.escalations import EscalationResolve
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 from chalicelib.services.escalation import RECIPIENTS
+from chalicelib.services.names import client_names, officer_name
+from chalicelib.services.replies import responses_to_api
 
 ESCALATION_STATES = ("open", "resolved")
 TASK_STATES = ("open", "done")
@@ -74,10 +77,12 @@ def escalation_to_api(e: EscalationModel, notifications: list[NotificationModel]
         "village_code": e.village_code,
         "village_name": e.village_name,
         "task_id": e.task_id,
-        "resolution": e.resolution,
+        # A pre-1.1 escalation was resolved with free text: it reads as `other` (the text is not shown).
+        "resolution": e.resolution if e.resolution in RESOLUTIONS or e.resolution is None else "other",
         "notes": e.notes,
         "resolved_by": e.resolved_by,
         "resolved_at": e.resolved_at,
+        "responses": responses_to_api(e),
         "version": int(e.version),
     }
 
@@ -165,7 +170,7 @@ def list_escalations(p: Principal, params: dict[str, str], page: Page) -> dict[s
                                   newest_first=True)
     items = visible_casework(p, items, _current_officers)
     notes = _notifications_of([e.escalation_id for e in items])
-    return {"items": [escalation_to_api(e, notes.get(e.escalation_id, [])) for e in items],
+    return {"items": _named([escalation_to_api(e, notes.get(e.escalation_id, [])) for e in items]),
             "next_cursor": encode_cursor(cursor)}
 
 
@@ -174,7 +179,14 @@ def list_tasks(p: Principal, params: dict[str, str], page: Page) -> dict[str, An
     items, cursor = _phased_query(TaskModel, "state_due", "task_id", bapas_id, officer, states, page,
                                   newest_first=False)
     items = visible_casework(p, items, _current_officers)
-    return {"items": [task_to_api(t) for t in items], "next_cursor": encode_cursor(cursor)}
+    return {"items": _named([task_to_api(t) for t in items]), "next_cursor": encode_cursor(cursor)}
+
+
+def _named(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add the client's and the PK's names for readers (one BatchGetItem a page; PK names from the directory)."""
+    clients = client_names(i["client_id"] for i in items)
+    return [{**i, "client_name": clients.get(i["client_id"]), "officer_name": officer_name(i["officer"])}
+            for i in items]
 
 
 # ----- one escalation ------------------------------------------------------------------------------
@@ -205,7 +217,7 @@ def _current_officer(client_id: str) -> str | None:
 
 def get_escalation(p: Principal, escalation_id: str) -> dict[str, Any]:
     e = _load(p, escalation_id)
-    return escalation_to_api(e, _notifications_of([e.escalation_id]).get(e.escalation_id, []))
+    return _named([escalation_to_api(e, _notifications_of([e.escalation_id]).get(e.escalation_id, []))])[0]
 
 
 def resolve_escalation(p: Principal, escalation_id: str, body: EscalationResolve, now: datetime) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from chalicelib.config import settings
 from chalicelib.domain import compaction, progress, reviews
 from chalicelib.domain import compliance as rules
 from chalicelib.domain.clients import default_interval, local_today, stage_on
+from chalicelib.domain.names import MAX_QUERY, fold, name_key
 from chalicelib.domain.phones import carry_state, phone_view
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
@@ -221,6 +222,7 @@ def create_client(p: Principal, body: ClientCreate, now: datetime) -> Saved:
         officer=body.officer,
         officer_key=f"{p.bapas_id}#{body.officer}",
         name=body.name,
+        name_key=name_key(body.name, client_id),  # the name search (bapas-name-index)
         program=body.program.value,
         supervision_start=body.supervision_start.isoformat(),
         supervision_end=body.supervision_end.isoformat(),
@@ -351,6 +353,8 @@ def client_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
     for simple in ("name", "offence", "notes"):
         if simple in sent and getattr(patch, simple) != getattr(item, simple):
             new[simple] = getattr(patch, simple)
+    if "name" in new:
+        new["name_key"] = name_key(new["name"], item.client_id)
     if "phones" in sent:
         new["phones"] = carry_state([plain(p) for p in item.phones],  # a kept number keeps its verification
                                     [ph.model_dump(mode="json", exclude_none=True) for ph in patch.phones])
@@ -495,6 +499,10 @@ def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], exp
 
 
 def list_clients(p: Principal, params: dict[str, str], page: Page, now: datetime) -> dict[str, Any]:
+    if "name" in params:
+        if params.get("state") or params.get("village_code"):
+            raise field_error("name", "is searched on its own (without state or village_code)")
+        return search_clients(p, params, page, now)
     bapas_id = scoped_bapas(p, params.get("bapas_id"))
     officer = scoped_officer(p, params.get("officer"))
     state = params.get("state") or None  # a rules.State value: the route's declared enum (http.query_params)
@@ -536,7 +544,7 @@ def list_clients(p: Principal, params: dict[str, str], page: Page, now: datetime
     return {"items": items, "next_cursor": encode_cursor(cursor)}
 
 
-LIST_FILTERS = ("officer", "state", "village_code", "bapas_id", "cursor", "limit")
+LIST_FILTERS = ("officer", "state", "village_code", "name", "bapas_id", "cursor", "limit")
 
 
 def audit_list(p: Principal, bapas_id: str, params: dict[str, str], client_ids: list[str], now: datetime) -> None:
@@ -546,6 +554,43 @@ def audit_list(p: Principal, bapas_id: str, params: dict[str, str], client_ids: 
                         [name for name in LIST_FILTERS if params.get(name)])
     entry.subjects = client_ids or None
     entry.save()
+def search_clients(p: Principal, params: dict[str, str], page: Page, now: datetime) -> dict[str, Any]:
+    """Clients whose name starts with `?name=` (folded: case and accents ignored), in name order: one Query of
+    the `bapas-name-index` GSI a page (`begins_with` on the folded name), never a Scan. A PK (or `?officer=`)
+    gets only that PK's clients (a filter on the same Query)."""
+    bapas_id = scoped_bapas(p, params.get("bapas_id"))
+    officer = scoped_officer(p, params.get("officer"))
+    prefix = fold(params.get("name", ""))
+    if not prefix:
+        raise field_error("name", "must contain a letter or a digit")
+    if len(prefix) > MAX_QUERY:
+        raise field_error("name", f"must be at most {MAX_QUERY} characters")
+    tz = BAPAS.timezone_or_none(bapas_id)  # scoped_bapas: the caller's own, or (admin) any name
+    if tz is None:
+        return {"items": [], "next_cursor": None}
+    start_key = None
+    if page.cursor is not None:
+        key = page.cursor.get("name_key")
+        if set(page.cursor) != {"client_id", "name_key"} or not isinstance(key, str) or \
+                not key.startswith(prefix) or not isinstance(page.cursor.get("client_id"), str):
+            raise field_error("cursor", "does not belong to this query")
+        start_key = {"client_id": {"S": page.cursor["client_id"]}, "bapas_id": {"S": bapas_id},
+                     "name_key": {"S": key}}
+    condition = ClientModel.officer_key == f"{bapas_id}#{officer}" if officer else None
+    results = ClientModel.name_index.query(bapas_id, ClientModel.name_key.startswith(prefix),
+                                           filter_condition=condition, last_evaluated_key=start_key,
+                                           page_size=min(MAX_ITEMS_READ_PER_LIST, max(page.limit, 50)))
+    items: list[dict[str, Any]] = []
+    last: ClientModel | None = None
+    for scanned, item in enumerate(results, start=1):
+        last = item
+        items.append(to_summary(item, tz, now))
+        if len(items) >= page.limit or scanned >= MAX_ITEMS_READ_PER_LIST:
+            break
+    lek = results.last_evaluated_key if last is not None else None
+    cursor = {"client_id": lek["client_id"]["S"], "name_key": lek["name_key"]["S"]} if lek else None
+    audit_list(p, bapas_id, params, [v["id"] for v in items], now)  # a search is a list read: audited too
+    return {"items": items, "next_cursor": encode_cursor(cursor)}
 
 
 def _start_key(cursor: dict[str, Any] | None, hash_name: str, hash_value: str) -> dict[str, Any] | None:

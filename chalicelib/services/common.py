@@ -118,6 +118,19 @@ class BapasDirectory:
         days = getattr(self.info(bapas_id), "reminder_days_before", None)
         return DEFAULT_DAYS_BEFORE if days is None else max(1, min(MAX_DAYS_BEFORE, int(days)))
 
+    def get(self, bapas_id: str) -> BapasModel:
+        return self.info(bapas_id)
+
+    def name(self, bapas_id: str) -> str:
+        return str(self.info(bapas_id).name)
+
+    def all(self) -> list[BapasModel]:
+        """Every Bapas, by id: one Query of the bapas table's `registry-index` GSI (never a Scan)."""
+        items = list(BapasModel.registry_index.query("bapas"))
+        with self._lock:
+            self._items.update({b.bapas_id: b for b in items})
+        return items
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

@@ -53,7 +53,7 @@ from chalicelib.domain import daytime, notices, workdays
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
 from chalicelib.errors import Problem
 from chalicelib.obs import logger, metrics
-from chalicelib.services import outbound
+from chalicelib.services import outbound, replies
 from chalicelib.services.clients import contacts_of, due_shard, evaluate_client
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
 from chalicelib.services.villages import police_contact, village_contacts
@@ -482,9 +482,15 @@ def _mobile(number: str, is_mobile: Any) -> bool:
         return False
 
 
-def reply_url(escalation_id: str, role: str) -> str | None:
-    """The reply link for a village recipient (village12 wires the reply tokens in here); None: no link."""
-    return None
+REPLY_ROLES = ("bhabinkamtibmas", "polsek", "polres", "village_office")  # who gets a reply link in their SMS
+
+
+def reply_url(escalation_id: str, role: str, bapas_id: str = "") -> str | None:
+    """A new reply link for a village recipient (services/replies.py: hashed token, 14 days, audited); None for
+    anyone else (the PK, the coordinators, the guarantor)."""
+    if role not in REPLY_ROLES:
+        return None
+    return replies.issue_link(escalation_id, role, role, bapas_id, now_utc())
 
 
 def _notifications(item: ClientModel, escalation: EscalationModel, task: TaskModel, clock: datetime,
@@ -502,7 +508,8 @@ def _notifications(item: ClientModel, escalation: EscalationModel, task: TaskMod
     records = []
     for r in others:
         role = r.recipient_role
-        text = notices.compose(role, facts, r.name, reply_url(escalation.escalation_id, role)) if r.phone else None
+        text = notices.compose(role, facts, r.name, reply_url(escalation.escalation_id, role, item.bapas_id)) \
+            if r.phone else None
         records.append(outbound.prepare(outbound.Outgoing(
             recipient=role, recipient_role=role, channel="sms", to=r.phone, text=text, outside=True,
             tz=village_tz, **base), clock))

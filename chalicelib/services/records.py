@@ -42,7 +42,9 @@ from chalicelib.adapters.aws_errors import is_transient
 from chalicelib.adapters.tables import (
     AuditModel,
     ClientModel,
+    EscalationModel,
     RecordModel,
+    TaskModel,
     get_or_none,
     plain,
     record_kind_time,
@@ -53,7 +55,7 @@ from chalicelib.domain import compaction, compliance, geo, progress, reviews
 from chalicelib.domain.clients import Stage, local_today, stage_on
 from chalicelib.domain.photo_evidence import EXIF_PREFIX_BYTES, evaluate_photo
 from chalicelib.domain.photos import MAX_PHOTO_BYTES
-from chalicelib.domain.timeutil import to_rfc3339
+from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 from chalicelib.domain.workload import Fact
 from chalicelib.errors import FieldError, Problem, conflict, field_error, unavailable, validation_failed
 from chalicelib.obs import logger
@@ -276,6 +278,7 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
             still_allowed &= same_phones
     audit = audit_entry(p, record_entity(client_id, draft.record_key), f"{draft.kind}.create", now,
                         list(draft.fields_sent), version=1)
+    task = _task_closed_by(client, draft)
     try:
         with transaction() as tx:
             tx.save(record, condition=RecordModel.record_key.does_not_exist())
@@ -283,10 +286,19 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
             tx.update(ClientModel(client_id), actions=actions, condition=still_allowed)
             for claim in claims:
                 tx.save(claim, condition=AuditModel.entity.does_not_exist())
-        # PynamoDB sends the puts before the updates: record, audit entry, claims, then the client (_after_cancel
-        # reads the cancellation reasons by that position).
+            if task is not None:  # the contact the home visit was to make has happened: the task is done
+                version = int(task.version) + 1
+                tx.save(audit_entry(p, f"task#{task.task_id}", "task.close", now,
+                                    ["state", "closed_at", "closed_reason"], version))
+                tx.update(TaskModel(task.task_id), condition=(TaskModel.state == "open") &
+                          (TaskModel.version == task.version), actions=[
+                    TaskModel.state.set("done"), TaskModel.state_due.set(f"done#{task.due_date}#{task.task_id}"),
+                    TaskModel.closed_at.set(response["recorded_at"]),
+                    TaskModel.closed_reason.set(f"{draft.kind}_counted"), TaskModel.version.set(version)])
+        # PynamoDB sends the puts before the updates: record, audit entry, claims, (the task's audit entry,) then
+        # the client (and the task); _after_cancel reads the cancellation reasons by that position.
     except TransactWriteError as exc:
-        return Saved(_after_cancel(p, client_id, draft, exc), Written.REPLAYED)
+        return Saved(_after_cancel(p, client_id, draft, exc, closes_task=task is not None), Written.REPLAYED)
     _keep_photos(response.get("photos", []), response.get("stored_photos", []), record.kept_from, replay=False)
     logger.info("record created", extra={"kind": draft.kind, "record_id": draft.record_id,
                                          "photos": len(draft.photos)})
@@ -314,11 +326,31 @@ def _fact_actions(client: ClientModel, tz: str, fact: str, now: datetime) -> tup
     return actions, same
 
 
-def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWriteError) -> dict[str, Any]:
+def _task_closed_by(client: ClientModel, draft: _Draft) -> TaskModel | None:
+    """The open home-visit task this record closes: a counted contact (a completed check-in, a visit that found
+    the client present) made since the unreachable episode of the client's open escalation began.
+
+    Two GetItems, only for a counted contact of a client with an open escalation (rare)."""
+    if draft.contact is not compliance.ContactKind.COUNTED or not client.open_escalation_id:
+        return None
+    try:
+        escalation = EscalationModel.get(client.open_escalation_id, consistent_read=True)
+        task = TaskModel.get(escalation.task_id, consistent_read=True) if escalation.task_id else None
+    except (EscalationModel.DoesNotExist, TaskModel.DoesNotExist):
+        return None
+    if task is None or task.state != "open" or draft.at < parse_rfc3339(escalation.episode_started_at):
+        return None  # a contact from before the episode does not end it
+    return task
+
+
+def _after_cancel(p: Principal, client_id: str, draft: _Draft, exc: TransactWriteError,
+                  closes_task: bool = False) -> dict[str, Any]:
     """The transaction was refused: an existing record (replay or conflict), lost access, or a busy table."""
     reasons = [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
     if not reasons:
         raise exc  # not a cancellation (throttling, network ...): the route maps transient codes to 503
+    if closes_task:  # [..., claims, task audit, client, task]: a task closed meanwhile is a retry (503) away
+        reasons = [*reasons[:-3], reasons[-2]] if len(reasons) > 4 else reasons
     record_failed, client_failed = reasons[0], reasons[-1] if len(reasons) > 2 else None
     claim_reasons = reasons[2:-1]
     if record_failed == "ConditionalCheckFailed" or any(is_transient(r) for r in reasons):

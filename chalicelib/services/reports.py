@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.access import scoped_bapas
+from chalicelib.access import reads_national_view, scoped_bapas
 from chalicelib.adapters.tables import AuditModel, ClientModel, EscalationModel, RecordModel, record_time_key
 from chalicelib.auth import Principal
 from chalicelib.domain import compaction, workload
@@ -43,6 +43,7 @@ from chalicelib.services.clients import (
     schedule_of,
 )
 from chalicelib.services.common import BAPAS
+from chalicelib.services.names import officer_name
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
@@ -127,13 +128,84 @@ def report_range(params: dict[str, str], today: date) -> tuple[date, date]:
 
 
 def compliance_report(p: Principal, params: dict[str, str], now: datetime) -> dict[str, Any]:
+    """The Bapas view (one row per PK and the Bapas total); for admin without `bapas_id`, the national view."""
+    if reads_national_view(p, params.get("bapas_id")):
+        return national_report(params, now)
     bapas_id = scoped_bapas(p, params.get("bapas_id"))
+    officer = params.get("officer") or None
+    tally = _tally_bapas(bapas_id, params, now, officer)
+    rows = tally.rows
+    if officer and officer not in rows:
+        rows[officer] = _Row(officer)
+    return {
+        "scope": "bapas",
+        "bapas_id": bapas_id,
+        "bapas_name": BAPAS.name(bapas_id),
+        "timezone": BAPAS.timezone(bapas_id),
+        "from": tally.first.isoformat(),
+        "to": tally.last.isoformat(),
+        "as_of": to_rfc3339(tally.as_of),
+        "officer": officer,
+        "officers": [_with_name(rows[k].to_api()) for k in sorted(rows)],
+        "bapas": None,
+        "totals": tally.totals.to_api(),
+    }
+
+
+def national_report(params: dict[str, str], now: datetime) -> dict[str, Any]:
+    """One row per Bapas (the same columns as a Bapas's total row) and the national total.
+
+    The Bapas come from the bapas table's `registry-index` GSI (one Query); each Bapas's numbers are its own
+    report's (same indexes, same rules, its own time zone for `from`/`to`), so a row equals that Bapas's
+    totals. The national medians are of every resolution in the country, not a median of medians.
+    """
+    if params.get("officer"):
+        raise field_error("officer", "applies to one Bapas: give bapas_id too")
+    rows, national = [], _Row(None)
+    first = last = as_of = None
+    for bapas in BAPAS.all():
+        tally = _tally_bapas(bapas.bapas_id, params, now, None)
+        national.add(tally.totals)
+        rows.append({**tally.totals.to_api(), "bapas_id": bapas.bapas_id, "bapas_name": bapas.name})
+        first, last = first or tally.first, last or tally.last
+        as_of = max(as_of, tally.as_of) if as_of else tally.as_of
+    if first is None:  # no Bapas registered yet
+        first, last = report_range(params, local_today(now, "Asia/Jakarta"))
+        as_of = now
+    return {
+        "scope": "national",
+        "bapas_id": None,
+        "bapas_name": None,
+        "timezone": None,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "as_of": to_rfc3339(as_of),
+        "officer": None,
+        "officers": [],
+        "bapas": rows,
+        "totals": national.to_api(),
+    }
+
+
+def _with_name(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "officer_name": officer_name(row["officer"]) if row["officer"] else None}
+
+
+@dataclass
+class _Tally:
+    first: date
+    last: date
+    as_of: datetime
+    rows: dict[str, _Row]
+    totals: _Row
+
+
+def _tally_bapas(bapas_id: str, params: dict[str, str], now: datetime, officer: str | None) -> _Tally:
     tz = BAPAS.timezone(bapas_id)
     zone = ZoneInfo(tz)
     first, last = report_range(params, local_today(now, tz))
     range_opens = datetime.combine(first, time(0), zone)
     as_of = min(now, datetime.combine(last + timedelta(days=1), time(0), zone))
-    officer = params.get("officer") or None
 
     if officer:
         items = ClientModel.officer_index.query(f"{bapas_id}#{officer}", attributes_to_get=REPORT_ATTRIBUTES)
@@ -177,21 +249,10 @@ def compliance_report(p: Principal, params: dict[str, str], now: datetime) -> di
     totals = _Row(None)
     for row in rows.values():
         totals.add(row)
-    if officer and officer not in rows:
-        rows[officer] = _Row(officer)
-    return {
-        "bapas_id": bapas_id,
-        "from": first.isoformat(),
-        "to": last.isoformat(),
-        "as_of": to_rfc3339(as_of),
-        "officer": officer,
-        "officers": [rows[k].to_api() for k in sorted(rows)],
-        "totals": totals.to_api(),
-    }
+    return _Tally(first, last, as_of, rows, totals)
 
 
 CSV_COLUMNS = (
-    ("PK", lambda r: r["officer"] if r["officer"] is not None else "TOTAL"),
     ("Beban kasus (klien aktif)", lambda r: r["caseload"]),
     ("Jumlah klien", lambda r: r["clients"]),
     ("Patuh", lambda r: r["clients_by_state"]["compliant"]),
@@ -225,17 +286,23 @@ def csv_cell(value: Any) -> Any:
 
 
 def report_csv(report: dict[str, Any]) -> str:
-    """The report as CSV for a spreadsheet: UTF-8 with BOM, one row per PK and a TOTAL row, CRLF lines."""
+    """The report as CSV for a spreadsheet: UTF-8 with BOM, one row per PK (per Bapas in the national view)
+    and a TOTAL row, CRLF lines."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([name for name, _ in CSV_COLUMNS])
-    for row in [*report["officers"], report["totals"]]:
-        writer.writerow([csv_cell(get(row)) for _, get in CSV_COLUMNS])
+    national = report["scope"] == "national"
+    if national:
+        heads, rows = ("Bapas", "Nama Bapas"), [(r["bapas_id"], r["bapas_name"], r) for r in report["bapas"]]
+    else:
+        heads, rows = ("PK", "Nama PK"), [(r["officer"], r["officer_name"], r) for r in report["officers"]]
+    writer.writerow([*heads, *(name for name, _ in CSV_COLUMNS)])
+    for key, name, row in [*rows, ("TOTAL", "", report["totals"])]:
+        writer.writerow([csv_cell(key), csv_cell(name), *(csv_cell(get(row)) for _, get in CSV_COLUMNS)])
     return "\ufeff" + buf.getvalue()
 
 
 def csv_filename(report: dict[str, Any]) -> str:
-    return f"kepatuhan-{report['bapas_id']}-{report['from']}-{report['to']}.csv"
+    return f"kepatuhan-{report['bapas_id'] or 'nasional'}-{report['from']}-{report['to']}.csv"
 
 
 # ----- timeline -------------------------------------------------------------------------------------

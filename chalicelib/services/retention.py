@@ -10,7 +10,8 @@ anonymised:
 2. its records are scrubbed: notes, the names of the people met, photo keys and EXIF evidence go; visit GPS
    fixes are rounded to 0.01° (about 1 km); progress-report texts and the litmas and TPP texts of stage reviews
    are replaced;
-3. escalation notes and resolution texts are replaced;
+3. escalation notes, pre-1.1 free-text resolutions and the notes of the village's answers (a new address,
+   a remark) are replaced (resolution codes and the answers themselves stay);
 4. one transaction replaces the client's name, removes phones, address text and location, offence, notes and
    the registration hash, sets `anonymised_at`, removes `end_month` (so the client leaves the index) and
    writes the audit entry `client.anonymise` (field names only).
@@ -38,6 +39,7 @@ from chalicelib.adapters import storage
 from chalicelib.adapters.tables import ClientModel, EscalationModel, RecordModel, get_or_none, plain
 from chalicelib.auth import Principal
 from chalicelib.config import settings
+from chalicelib.domain.followup import RESOLUTIONS
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339, to_rfc3339
 from chalicelib.obs import logger, metrics
 from chalicelib.services.common import audit_entry, transaction
@@ -128,15 +130,19 @@ def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
         actions = []
         if e.notes is not None:
             actions.append(EscalationModel.notes.remove())
-        if e.resolution not in (None, REDACTED):
+        if e.resolution not in (None, REDACTED, *RESOLUTIONS):  # a code stays; pre-1.1 free text goes
             actions.append(EscalationModel.resolution.set(REDACTED))
+        answers = [r.as_dict() if hasattr(r, "as_dict") else dict(r) for r in e.responses or []]
+        if any(a.get("notes") not in (None, REDACTED) for a in answers):  # a new address, a remark
+            actions.append(EscalationModel.responses.set(
+                [{**a, "notes": REDACTED} if a.get("notes") is not None else a for a in answers]))
         if actions:
             EscalationModel(e.escalation_id).update(actions=actions, condition=EscalationModel.escalation_id.exists())
             stats["escalations_scrubbed"] += 1
     address = plain(item.address or {})
     version = int(item.version) + 1
     actions = [
-        ClientModel.name.set(REDACTED),
+        ClientModel.name.set(REDACTED), ClientModel.name_key.remove(),  # out of the name search too
         ClientModel.phones.set([]), ClientModel.verification.remove(),  # the pending code's number too
         ClientModel.address.set({"text": REDACTED, "village_code": address.get("village_code", item.village_code),
                                  "village_name": address.get("village_name", item.village_code)}),

@@ -94,7 +94,7 @@ def test_dashboard_login_numbers_resolve_and_timeline(stack):
             item = page.locator(f'li[data-escalation="{target["id"]}"]')
             expect(item.locator("form")).to_be_hidden()
             item.get_by_role("button", name="Selesaikan").click()
-            item.get_by_label("Hasil penanganan").fill("Klien ditemukan oleh Bhabinkamtibmas, lapor diri kembali")
+            item.get_by_label("Hasil penanganan").select_option("found_at_home")  # a resolution code is required
             item.get_by_role("button", name="Simpan").click()
             item.wait_for(state="detached")
             resolved = stack.get(f"/v1/escalations/{target['id']}", user).json

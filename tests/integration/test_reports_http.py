@@ -206,7 +206,7 @@ def as_api(row: dict) -> dict:
 
 
 def _strip(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k not in ("officer", "checkin_rate")}
+    return {k: v for k, v in row.items() if k not in ("officer", "officer_name", "checkin_rate")}
 
 
 # ----- the tests --------------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def test_report_numbers_equal_the_raw_records_recomputed(stack):
     opened = stack.get("/v1/escalations?state=open", "kasubsi.jaksel").json["items"]
     assert opened, "the seed opens an escalation in each Bapas"
     r = stack.post(f"/v1/escalations/{opened[0]['id']}/resolve", "kasubsi.jaksel",
-                   {"resolution": "Klien ditemukan, lapor diri kembali"})
+                   {"resolution": "contact_restored", "notes": "Klien lapor diri kembali"})
     assert r.status == 200, r
 
     for query in (f"?from={first}&to={today}", f"?from={first}&to={today - timedelta(days=12)}"):
@@ -270,12 +270,25 @@ def test_who_may_read_the_reports(stack):
     assert mine["bapas_id"] == "makassar" and {o["officer"] for o in mine["officers"]} == {"pk.citra", "pk.dewi"}
     assert_problem(stack.get("/v1/reports/compliance?bapas_id=jaksel", "kasubsi.makassar"), 404)
     assert_problem(stack.get(f"/v1/clients/{jaksel_client}/timeline", "kasubsi.makassar"), 404)
-    # Admin reads every Bapas (choosing one) and writes nothing.
-    assert_problem(stack.get("/v1/reports/compliance", "admin.pusat"), 422, field="bapas_id")
+    # Admin reads every Bapas (one, or the national view: a row per Bapas equal to its report) and writes nothing.
+    national = stack.get("/v1/reports/compliance", "admin.pusat")
+    assert national.status == 200 and national.json["scope"] == "national", national
+    rows = {r["bapas_id"]: r for r in national.json["bapas"]}
+    assert set(rows) == {"jaksel", "makassar"} and national.json["officers"] == []
     for bapas, coordinator in (("jaksel", "kasubsi.jaksel"), ("makassar", "kasubsi.makassar")):
         admin = stack.get(f"/v1/reports/compliance?bapas_id={bapas}", "admin.pusat")
-        assert admin.status == 200 and admin.json["totals"] == stack.get("/v1/reports/compliance",
-                                                                          coordinator).json["totals"]
+        own = stack.get("/v1/reports/compliance", coordinator).json
+        assert admin.status == 200 and admin.json["totals"] == own["totals"]
+        assert {k: v for k, v in rows[bapas].items() if k not in ("bapas_id", "bapas_name")} == own["totals"]
+        assert rows[bapas]["bapas_name"] == own["bapas_name"] and own["bapas_name"].startswith("Bapas Kelas I")
+    assert national.json["totals"]["clients"] == sum(r["clients"] for r in rows.values())
+    assert national.json["totals"]["checkins_done"] == sum(r["checkins_done"] for r in rows.values())
+    table = stack.get("/v1/reports/compliance?format=csv", "admin.pusat")
+    assert table.status == 200 and "nasional" in table.headers["content-disposition"]
+    lines = list(csv.DictReader(io.StringIO(table.body.decode("utf-8-sig"))))
+    assert [r["Bapas"] for r in lines] == ["jaksel", "makassar", "TOTAL"]
+    assert int(lines[-1]["Jumlah klien"]) == national.json["totals"]["clients"]
+    assert_problem(stack.get("/v1/reports/compliance?officer=pk.andi", "admin.pusat"), 422, field="officer")
     assert stack.get(f"/v1/clients/{jaksel_client}/timeline", "admin.pusat").status == 200
     body = {"stage": "awal", "period_start": date.today().isoformat(), "period_end": date.today().isoformat(),
             "assessment_summary": "x", "criminogenic_factors": "x", "recommended_program": "x",
@@ -283,4 +296,4 @@ def test_who_may_read_the_reports(stack):
     assert_problem(stack.put(f"/v1/clients/{jaksel_client}/progress-reports/{uuid.uuid4()}", "admin.pusat", body), 403)
     open_ = stack.get("/v1/escalations?state=open&bapas_id=jaksel", "admin.pusat").json["items"]
     target = open_[0]["id"] if open_ else str(uuid.uuid4())
-    assert_problem(stack.post(f"/v1/escalations/{target}/resolve", "admin.pusat", {"resolution": "x"}), 403)
+    assert_problem(stack.post(f"/v1/escalations/{target}/resolve", "admin.pusat", {"resolution": "other"}), 403)
