@@ -54,6 +54,7 @@ def _local_endpoint() -> str | None:
     """
     endpoint = _env("AWS_ENDPOINT_URL")
     if _env(LOCAL_FLAG) == "1":
+        os.environ.pop("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", None)  # a local process always talks to the emulator
         return endpoint or None
     if endpoint:
         os.environ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true"

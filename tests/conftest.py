@@ -61,20 +61,18 @@ def stack(tmp_path_factory):
 def atomic_moto_transactions(monkeypatch):
     """DynamoDB runs each request in isolation; moto's in-memory backend does not. Its TransactWriteItems checks,
     writes and, on a failure, restores a snapshot of whole tables with no lock, so two threads can interleave
-    inside one "transaction", and a GetItem or Query running meanwhile can iterate an item that the restore is
-    rewriting ("dictionary changed size during iteration"). Serialise moto's DynamoDB requests as DynamoDB
-    isolates them; everything else in the app (the race between requests) stays concurrent."""
+    inside one "transaction", and a GetItem running meanwhile can serialise an item that the restore is
+    rewriting ("dictionary changed size during iteration", after the backend call has returned). Serialise whole
+    moto DynamoDB requests, answer included, as DynamoDB isolates them; the app's race between requests stays."""
     import threading
 
-    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
     lock = threading.RLock()
-    for name in ("transact_write_items", "get_item", "put_item", "update_item", "delete_item", "query",
-                 "batch_get_item"):
-        original = getattr(DynamoDBBackend, name)
+    original = DynamoHandler.call_action
 
-        def isolated(self, *args, _original=original, **kwargs):
-            with lock:
-                return _original(self, *args, **kwargs)
+    def isolated(self, *args, **kwargs):
+        with lock:
+            return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(DynamoDBBackend, name, isolated)
+    monkeypatch.setattr(DynamoHandler, "call_action", isolated)

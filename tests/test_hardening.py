@@ -518,7 +518,9 @@ def test_a_deployed_function_ignores_aws_endpoint_url(monkeypatch):
     from chalicelib import config
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9/evil")
-    monkeypatch.delenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", raising=False)
+    # Set (not deleted) first, so that undoing the patch removes what settings() writes into os.environ: a flag left
+    # behind would make every later boto3 client in this process ignore the emulator.
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false")
     monkeypatch.setenv("PANTAU_USER_POOL_ID", "ap-southeast-3_pool")
     monkeypatch.delenv(config.LOCAL_FLAG)
     config.reset()
@@ -533,6 +535,7 @@ def test_a_deployed_function_ignores_aws_endpoint_url(monkeypatch):
     finally:
         monkeypatch.undo()
         config.reset()
+    assert "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" not in os.environ
 
 
 def test_json_answers_are_not_cached_and_the_dashboard_connects_only_where_it_logs_in(api):

@@ -60,7 +60,8 @@ def test_unreachable_client_is_escalated_once_per_episode_over_http(stack):
     today = today_wib()
     start = today - timedelta(days=42)  # supervision began six weeks ago
     body = client_body(PK, name="Klien Uji Eskalasi", supervision_start=start.isoformat(),
-                       supervision_end=(start + timedelta(days=180)).isoformat())
+                       supervision_end=(start + timedelta(days=180)).isoformat(),
+                       tracking_from=start.isoformat())  # history on file since the start (contract 1.1)
     body["address"]["village_code"] = VILLAGE
     r = stack.post("/v1/clients", "kasubsi.jaksel", body)
     assert r.status == 201, r
