@@ -60,7 +60,9 @@ def test_a_night_run_sends_nothing_outside_the_bapas_and_the_morning_run_sends_i
             "bhabinkamtibmas": "deferred", "village_office": "deferred", "officer": "sent", "coordinator": "sent"}
         assert notes["bhabinkamtibmas"].send_after == at_wib(today - timedelta(days=1), 8, 0).astimezone(
             UTC).isoformat()
-        assert notes["bhabinkamtibmas"].text and "Bripka Joko Susilo" in notes["bhabinkamtibmas"].text
+        # The text is composed at once (the greeting gives up a name word for the reply link).
+        assert notes["bhabinkamtibmas"].text and "Yth. Bapak/Ibu Bripka Joko," in notes["bhabinkamtibmas"].text
+        assert "/r/" in notes["bhabinkamtibmas"].text
     assert sms_to(BHABIN_PHONE) == [] and sms_to(OFFICE_PHONE) == []
     listed = api.get(f"/v1/escalations/{escalations_of(stays)[0].escalation_id}", "kasubsi.jaksel").json
     assert [(n["recipient_role"], n["status"], n["send_after"] is not None) for n in listed["notifications"][:2]] == [

@@ -33,7 +33,7 @@ from chalicelib.paging import Page, encode_cursor
 from chalicelib.schemas.escalations import EscalationResolve
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 from chalicelib.services.escalation import RECIPIENTS
-from chalicelib.services.names import client_names, officer_name
+from chalicelib.services.names import officer_name
 from chalicelib.services.replies import responses_to_api
 
 ESCALATION_STATES = ("open", "resolved")
@@ -168,9 +168,10 @@ def list_escalations(p: Principal, params: dict[str, str], page: Page) -> dict[s
     bapas_id, officer, states = _scope(p, params, ESCALATION_STATES)
     items, cursor = _phased_query(EscalationModel, "state_opened", "escalation_id", bapas_id, officer, states, page,
                                   newest_first=True)
-    items = visible_casework(p, items, _current_officers)
+    clients = _ClientFacts()
+    items = visible_casework(p, items, clients.officers)
     notes = _notifications_of([e.escalation_id for e in items])
-    return {"items": _named([escalation_to_api(e, notes.get(e.escalation_id, [])) for e in items]),
+    return {"items": _named([escalation_to_api(e, notes.get(e.escalation_id, [])) for e in items], clients),
             "next_cursor": encode_cursor(cursor)}
 
 
@@ -178,14 +179,38 @@ def list_tasks(p: Principal, params: dict[str, str], page: Page) -> dict[str, An
     bapas_id, officer, states = _scope(p, params, TASK_STATES)
     items, cursor = _phased_query(TaskModel, "state_due", "task_id", bapas_id, officer, states, page,
                                   newest_first=False)
-    items = visible_casework(p, items, _current_officers)
-    return {"items": _named([task_to_api(t) for t in items]), "next_cursor": encode_cursor(cursor)}
+    clients = _ClientFacts()
+    items = visible_casework(p, items, clients.officers)
+    return {"items": _named([task_to_api(t) for t in items], clients), "next_cursor": encode_cursor(cursor)}
 
 
-def _named(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add the client's and the PK's names for readers (one BatchGetItem a page; PK names from the directory)."""
-    clients = client_names(i["client_id"] for i in items)
-    return [{**i, "client_name": clients.get(i["client_id"]), "officer_name": officer_name(i["officer"])}
+class _ClientFacts:
+    """The current PK and the name of a page's clients, read once: one BatchGetItem a page serves both the PK's
+    visibility check and the names on the items."""
+
+    def __init__(self) -> None:
+        self._read: dict[str, tuple[str | None, str | None]] = {}
+
+    def _load(self, client_ids: set[str]) -> None:
+        missing = sorted(set(client_ids) - set(self._read))
+        if missing:
+            for c in ClientModel.batch_get(missing, attributes_to_get=["client_id", "officer", "name"]):
+                self._read[c.client_id] = (c.officer, c.name)
+
+    def officers(self, client_ids: set[str]) -> dict[str, str]:
+        self._load(client_ids)
+        return {cid: self._read[cid][0] for cid in client_ids if cid in self._read and self._read[cid][0]}
+
+    def names(self, client_ids: set[str]) -> dict[str, str]:
+        self._load(client_ids)
+        return {cid: self._read[cid][1] for cid in client_ids if cid in self._read and self._read[cid][1]}
+
+
+def _named(items: list[dict[str, Any]], clients: _ClientFacts | None = None) -> list[dict[str, Any]]:
+    """Add the client's and the PK's names for readers (one BatchGetItem a page, shared with the visibility
+    check; PK names from the directory)."""
+    names = (clients or _ClientFacts()).names({i["client_id"] for i in items})
+    return [{**i, "client_name": names.get(i["client_id"]), "officer_name": officer_name(i["officer"])}
             for i in items]
 
 
@@ -199,15 +224,6 @@ def _load(p: Principal, escalation_id: str, write: bool = False) -> EscalationMo
         raise not_found("Escalation") from None
     check_escalation(p, e.bapas_id, e.officer, lambda: _current_officer(e.client_id), write=write)
     return e
-
-
-def _current_officers(client_ids: set[str]) -> dict[str, str]:
-    """The PK each client is assigned to now (one BatchGetItem of the `officer` attribute)."""
-    found: dict[str, str] = {}
-    if client_ids:
-        for c in ClientModel.batch_get(sorted(client_ids), attributes_to_get=["client_id", "officer"]):
-            found[c.client_id] = c.officer
-    return found
 
 
 def _current_officer(client_id: str) -> str | None:
