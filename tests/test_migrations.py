@@ -36,3 +36,24 @@ def test_migrate_tracking_from_is_idempotent_and_audited(api):
     again = invoke("migrate_tracking_from", datetime.now(UTC).isoformat())
     assert (again["migrated"], again["already"]) == (0, 3)
     assert api.get(f"/v1/clients/{old[0]}", "pk.andi").json == after
+
+
+def test_migrate_name_key_puts_older_clients_into_the_name_search(api):
+    from infra.invoke import invoke
+
+    start = today_wib() - timedelta(days=30)
+    old, new = register(api, start, name="Sutrisno Lama"), register(api, start, name="Sutrisno Baru")
+    ClientModel(old).update(actions=[ClientModel.name_key.remove()])  # as registered before the name search
+
+    def found() -> set[str]:
+        body = api.get("/v1/clients?name=sutrisno&limit=50", "kasubsi.jaksel").json
+        return {c["id"] for c in body["items"]}
+
+    assert old not in found() and new in found()
+    stats = invoke("migrate_name_key", datetime.now(UTC).isoformat())
+    assert stats["migrated"] >= 1 and stats["anonymised"] >= 0, stats
+    assert {old, new} <= found()
+    assert [a.action for a in AuditModel.query(f"client#{old}")][-1] == "client.migrate_name_key"
+    assert [a.action for a in AuditModel.query(f"client#{new}")][-1] != "client.migrate_name_key"
+    again = invoke("migrate_name_key", datetime.now(UTC).isoformat())
+    assert again["migrated"] == 0, again

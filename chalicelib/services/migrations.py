@@ -1,4 +1,5 @@
-"""One-off data migrations, run by an operator (`make invoke fn=migrate_tracking_from time=...` locally; see
+"""One-off data migrations, run by an operator (`make invoke fn=migrate_tracking_from time=...` or
+`fn=migrate_name_key` locally; see
 docs/operations.md for AWS). Each is idempotent: a second run changes nothing, and every change is audited.
 """
 
@@ -11,6 +12,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.adapters.tables import BapasModel, ClientModel
 from chalicelib.auth import Principal
+from chalicelib.domain.names import name_key
 from chalicelib.domain.timeutil import parse_rfc3339
 from chalicelib.obs import logger
 from chalicelib.services.clients import client_entity, default_tracking_from
@@ -53,4 +55,38 @@ def migrate_tracking_from(now: datetime) -> dict[str, Any]:
                 continue
             stats["migrated"] += 1
     logger.info("tracking_from migration", extra=stats)
+    return stats
+
+
+def migrate_name_key(now: datetime) -> dict[str, Any]:
+    """Put every client registered before the name search existed (no `name_key`) into `bapas-name-index`, so
+    the dashboard's search finds them. Anonymised clients stay out (their name is gone). Conditional on
+    `name_key` still being absent and the name unchanged (a concurrent PATCH writes its own key); audited."""
+    stats = {"bapas": 0, "clients": 0, "migrated": 0, "already": 0, "anonymised": 0}
+    for bapas in BapasModel.scan():
+        stats["bapas"] += 1
+        system = Principal(username=SYSTEM, sub=SYSTEM, role=SYSTEM, bapas_id=bapas.bapas_id)
+        for item in ClientModel.bapas_index.query(bapas.bapas_id):
+            stats["clients"] += 1
+            if item.anonymised_at:
+                stats["anonymised"] += 1
+                continue
+            if item.name_key:
+                stats["already"] += 1
+                continue
+            try:
+                with transaction() as tx:
+                    tx.update(ClientModel(item.client_id),
+                              actions=[ClientModel.name_key.set(name_key(item.name, item.client_id))],
+                              condition=ClientModel.name_key.does_not_exist() & (ClientModel.name == item.name)
+                              & ClientModel.anonymised_at.does_not_exist())
+                    tx.save(audit_entry(system, client_entity(item.client_id), "client.migrate_name_key", now,
+                                        ["name_key"]))
+            except TransactWriteError as exc:
+                if not condition_failed(exc):
+                    raise
+                stats["already"] += 1
+                continue
+            stats["migrated"] += 1
+    logger.info("name_key migration", extra=stats)
     return stats

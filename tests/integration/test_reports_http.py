@@ -75,6 +75,10 @@ def _expected_client(c: dict, records: list[dict], tz: ZoneInfo, first: date, la
                 visits += first <= local(at) <= last
                 if d["client_present"]:
                     counted.append(at)
+    # A number the SMS provider reported undeliverable is dead from then on, like a `number_inactive` outcome
+    # (another test on the shared stack simulates one for a client of this Bapas).
+    inactive += [_t(p["inactive_at"]) for p in c.get("phones") or [] if p.get("inactive_at")
+                 and _t(p["inactive_at"]) <= as_of]
     windows = _windows(start, end, int(c["checkin_interval_days"]))
     met = [any(a <= local(t) <= b for t in counted) for a, b in windows]
     exc = [any(a <= local(t) <= b for t in excused) for a, b in windows]
