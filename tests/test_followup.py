@@ -16,7 +16,7 @@ from chalicelib.adapters.aws import client as aws_client
 from chalicelib.adapters.tables import AuditModel, ReplyModel, TaskModel
 from chalicelib.config import settings
 from chalicelib.domain.followup import RESOLUTIONS
-from chalicelib.domain.notices import MAX_SMS_CHARS, short_ref
+from chalicelib.domain.notices import MAX_LINKED_SMS_CHARS, short_ref
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.schemas.escalations import EscalationResolve
 from chalicelib.services import escalation, replies
@@ -112,7 +112,7 @@ def _escalated(api) -> tuple[str, str, str]:
 def test_the_village_answers_through_the_reply_link(api):
     _, token, eid = _escalated(api)
     [text] = sms_to(BHABIN_PHONE)
-    assert len(text) <= MAX_SMS_CHARS and text.endswith(f"/r/{token}") and "Klien Uji" in text
+    assert len(text) <= MAX_LINKED_SMS_CHARS and text.endswith(f"/r/{token}") and "Klien Uji" in text
 
     # Stored hashed only: no item of the table holds the token.
     items = [i for page in aws_client("dynamodb").get_paginator("scan").paginate(

@@ -1,4 +1,5 @@
-"""Escalation notices: the SMS and topic texts, in Bahasa Indonesia, short enough for two SMS segments.
+"""Escalation notices: the SMS and topic texts, in Bahasa Indonesia, short enough for two SMS segments (three
+when the text carries the reply link).
 
 Pure domain logic (standard library only). Each text is written as a Bapas officer would write it to that
 recipient: a greeting ("Yth. Bapak/Ibu ..."), the Bapas's full name, what is asked and why ("memastikan
@@ -8,7 +9,10 @@ police, the reply link (`reply_url`, optional). Never the offence.
 
 Text is folded to the GSM 03.38 alphabet (accents dropped, anything else replaced) so a message is never sent
 as UCS-2, where two segments hold only 134 characters; names are shortened (never the phone numbers, the
-reference, the date or the link) until the whole message fits in `MAX_SMS_CHARS` GSM-7 septets.
+reference, the date or the link) until the whole message fits in `MAX_SMS_CHARS` GSM-7 septets, or
+`MAX_LINKED_SMS_CHARS` when it carries the reply link: a deployed link (`https://<api>.execute-api...`/r/<token>`)
+takes 80 characters, and in two segments it would cost the client's name, which the police and the village
+need to know whom they are asked about. The third segment is the price of a full name (docs/cost.md).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from datetime import date
 
 # Two concatenated GSM-7 segments carry 153 septets each (the rest of 160 is the concatenation header).
 MAX_SMS_CHARS = 2 * 153
+# Texts with the reply link: three segments, so the link never costs the client's or the village's name.
+MAX_LINKED_SMS_CHARS = 3 * 153
 
 _GSM_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -149,6 +155,8 @@ def _fit(template: str, parts: dict[str, str], limit: int = MAX_SMS_CHARS) -> st
     """`template` formatted with `parts` folded to GSM-7, within `limit` septets. If too long: words are dropped
     from the parts in `_SHORTEN_FIRST` order, then every part is cut to one common length (the largest that
     fits); the parts in `_WHOLE` (numbers, the reference, dates, the link) are never cut."""
+    if parts.get("link") and limit == MAX_SMS_CHARS:
+        limit = MAX_LINKED_SMS_CHARS
     values = {k: (to_gsm7(v) or "-") if k not in ("link", "rtrw") else v for k, v in parts.items()}
 
     def fits(text: str) -> bool:

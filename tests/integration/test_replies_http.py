@@ -37,7 +37,8 @@ def _escalated_client(stack: Any) -> str:
     assert r.status in (200, 201), r
     start = today_wib() - timedelta(days=42)
     body = client_body(PK, name="Klien Uji Jawaban", supervision_start=start.isoformat(),
-                       supervision_end=(start + timedelta(days=180)).isoformat())
+                       supervision_end=(start + timedelta(days=180)).isoformat(),
+                       tracking_from=start.isoformat())  # history on file: its missed windows count
     body["address"]["village_code"] = VILLAGE
     r = stack.post("/v1/clients", "kasubsi.jaksel", body)
     assert r.status == 201, r
