@@ -611,6 +611,9 @@ def new_period(schedule: Schedule, start_date: date, end: date, interval_days: i
         raise ValueError(f"the new period ends ({end}) before its windows start ({switch})")
     made = as_of.astimezone(schedule._zone).date()
     kept = tuple(c for c in schedule.changes if c[0] < switch)
+    # A change already starting on that day decided how the window before it ended: it keeps deciding.
+    same_day = [c for c in schedule.changes if c[0] == switch]
+    previous_end = same_day[0][3] if same_day else schedule.end
     return switch, Schedule(start=schedule.start, end=end, interval_days=schedule.interval_days, tz=schedule.tz,
                             tracking_from=schedule.tracking_from,
-                            changes=(*kept, (switch, interval_days, made, schedule.end)))
+                            changes=(*kept, (switch, interval_days, made, previous_end)))
