@@ -223,3 +223,41 @@ def test_retention_replaces_period_notes_and_keeps_the_decrees(api):
     assert_problem(api.post(f"/v1/clients/{cid}/programs", "kasubsi.jaksel", {
         "program": "asimilasi", "sk_number": "PAS-17", "sk_date": "2017-06-01", "start_date": "2017-07-01",
         "end_date": "2017-12-31"}), 409)
+
+
+def test_the_compliance_report_counts_each_client_as_its_record_does(api):
+    """The report reads the cadence history, tracking start and current period (it used to read the interval alone
+    and count every window from the supervision start)."""
+    cid, _start, today = _asimilasi_client(api)  # weeks 6 and 7 missed: "missed" under its weekly history
+    assert api.post(f"/v1/clients/{cid}/programs", "kasubsi.jaksel", _pb(today)).status == 201
+    late = client_body("pk.budi", supervision_start=(today - timedelta(days=42)).isoformat(),
+                       supervision_end=(today + timedelta(days=138)).isoformat())
+    assert api.post("/v1/clients", "kasubsi.jaksel", late).status == 201  # registered late: due, nothing missed
+    report = api.get("/v1/reports/compliance", "kasubsi.jaksel").json
+    rows = {row["officer"]: row for row in report["officers"]}
+    assert api.get(f"/v1/clients/{cid}", "kasubsi.jaksel").json["compliance"]["state"] == "missed"
+    assert rows["pk.andi"]["clients_by_state"]["missed"] == 1 and rows["pk.andi"]["clients_by_state"]["due"] == 0
+    assert rows["pk.budi"]["clients_by_state"]["due"] == 1 and rows["pk.budi"]["clients_by_state"]["unreachable"] == 0
+    assert rows["pk.andi"]["overdue_stage_reviews"] == 0  # the new period's first stage has just begun
+
+
+def test_a_patch_corrects_the_current_decree_and_a_new_decree_is_a_new_period(api):
+    cid, _start, today = _asimilasi_client(api, weeks_met=8)
+    c = api.post(f"/v1/clients/{cid}/programs", "kasubsi.jaksel", _pb(today)).json
+    fixed = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"sk_number": "PAS-1234.PK.05.07 Tahun 2026",
+                                                               "sk_date": (today - timedelta(days=4)).isoformat()},
+                      headers={"If-Match": str(c["version"])})
+    assert fixed.status == 200, fixed
+    f = fixed.json
+    assert (f["sk_number"], f["sk_date"], f["periods"][-1]["sk_number"]) == (
+        "PAS-1234.PK.05.07 Tahun 2026", (today - timedelta(days=4)).isoformat(), "PAS-1234.PK.05.07 Tahun 2026")
+    assert f["periods"][-1]["start_date"] == today.isoformat() and f["periods"][-1]["note"] == c["periods"][-1]["note"]
+    assert f["periods"][0] == c["periods"][0]  # the closed period is untouched
+    assert_problem(api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"sk_number": "PAS-77.PK.01.04 Tahun 2026"},
+                             headers={"If-Match": str(f["version"])}), 422, "sk_number")
+    cleared = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"sk_number": None},
+                        headers={"If-Match": str(f["version"])}).json
+    assert cleared["sk_number"] is None and cleared["sk_date"] == f["sk_date"]
+    [entry, *_] = [a for a in AuditModel.query(f"client#{cid}", scan_index_forward=False)
+                   if a.action == "client.update"]
+    assert entry.fields == ["period"]

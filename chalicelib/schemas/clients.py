@@ -106,6 +106,10 @@ class ClientPatch(Strict):
         "outcome), not after supervision_end"))
     reminders_enabled: Annotated[bool, Field(strict=True, description="false: no SMS reminder before a window "
                                                                       "closes (send_reminders)")] | None = None
+    sk_number: SkNumber | None = Field(default=None, description=(
+        "Corrects the current period's decree number (null: none recorded); a new decree is a new period: "
+        "POST /v1/clients/{client_id}/programs"))
+    sk_date: Day | None = Field(default=None, description="Corrects the current period's decree date")
 
 
 # ----- responses -------------------------------------------------------------------------------------------

@@ -414,6 +414,9 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
 def _check_periods(item: ClientModel, changes: dict[str, Any]) -> None:
     """After a program change the earlier periods are history: the supervision start (the first period's) stays,
     and the end (the current period's) stays after the day the current period's windows begin."""
+    if "period" in changes and changes["period"] and changes["period"].get("sk_number") in {
+            p.get("sk_number") for p in closed_periods(item) if p.get("sk_number")}:
+        raise field_error("sk_number", "is the decree of an earlier period of this client")
     if not closed_periods(item):
         return
     if "supervision_start" in changes:
@@ -453,7 +456,20 @@ def client_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
         new["village_code"] = patch.address.village_code
     new.update(_period_changes(item, patch))
     new.update(_interval_changes(item, patch))
+    new.update(_decree_changes(item, patch))
     return new
+
+
+def _decree_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
+    """A corrected decree (SK) number or date of the current period: its `period` map, rewritten whole."""
+    sent = patch.model_fields_set & {"sk_number", "sk_date"}
+    stored = plain(item.period) if item.period else {}
+    wanted = dict(stored)
+    for name in sent:
+        value = getattr(patch, name)
+        wanted[name] = value.isoformat() if isinstance(value, date) else value
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+    return {"period": wanted or None} if wanted != stored else {}
 
 
 def _period_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
