@@ -188,7 +188,9 @@ def due_fields(client_id: str, result: rules.Compliance) -> tuple[str | None, st
 
 # ----- representation ------------------------------------------------------------------------------
 
-def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
+def to_api(item: ClientModel, tz: str, now: datetime, periods: bool = True) -> dict[str, Any]:
+    """The client as the API returns it (`periods=False`: without the per-period compliance, which a list leaves
+    out)."""
     result = evaluate_client(item, tz, now, grace=BAPAS.grace(item.bapas_id))
     start, end = period_bounds(item)
     current = current_period(item)
@@ -205,7 +207,7 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
         "sk_number": current["sk_number"],
         "sk_date": current["sk_date"],
         "period_start": current["start_date"],
-        "periods": periods_of(item, tz, now),
+        "periods": periods_of(item, tz, now) if periods else [],
         "stage": stage_on(start, end, local_today(now, tz)).value,
         "officer": item.officer,
         "phones": [phone_view(plain(p)) for p in item.phones],
@@ -233,7 +235,7 @@ SUMMARY_FIELDS = ("id", "bapas_id", "name", "program", "supervision_start", "sup
 
 
 def to_summary(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
-    full = to_api(item, tz, now)
+    full = to_api(item, tz, now, periods=False)
     out = {k: full[k] for k in SUMMARY_FIELDS}
     out["village_code"] = full["address"]["village_code"]
     out["village_name"] = full["address"].get("village_name")
