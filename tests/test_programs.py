@@ -261,3 +261,25 @@ def test_a_patch_corrects_the_current_decree_and_a_new_decree_is_a_new_period(ap
     [entry, *_] = [a for a in AuditModel.query(f"client#{cid}", scan_index_forward=False)
                    if a.action == "client.update"]
     assert entry.fields == ["period"]
+
+
+def test_a_client_changed_between_the_read_and_the_write_is_a_409_and_nothing_is_written(api, monkeypatch):
+    from chalicelib.services import programs
+
+    cid, _, today = _asimilasi_client(api, weeks_met=8)
+    stale = ClientModel.get(cid, consistent_read=True)  # what the program change reads ...
+    version = api.get(f"/v1/clients/{cid}", "kasubsi.jaksel").json["version"]
+    patched = api.patch(f"/v1/clients/{cid}", "kasubsi.jaksel", {"notes": "Catatan baru."},
+                        headers={"If-Match": str(version)})  # ... before another coordinator's change commits
+    assert patched.status == 200, patched
+    reads = iter([stale])
+    real = programs.load_client
+    monkeypatch.setattr(programs, "load_client",
+                        lambda p, client_id, write=False: next(reads, None) or real(p, client_id, write=write))
+    assert_problem(api.post(f"/v1/clients/{cid}/programs", "kasubsi.jaksel", _pb(today)), 409)
+    after = api.get(f"/v1/clients/{cid}", "kasubsi.jaksel").json
+    assert (after["version"], after["program"], len(after["periods"]), after["notes"]) == (
+        version + 1, "asimilasi", 1, "Catatan baru.")
+    assert not [a for a in AuditModel.query(f"client#{cid}") if a.action == "client.program_change"]
+    # Sent again, on the fresh client, it goes through.
+    assert api.post(f"/v1/clients/{cid}/programs", "kasubsi.jaksel", _pb(today)).status == 201
