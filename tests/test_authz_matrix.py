@@ -86,6 +86,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/clients/{client_id}/timeline"): READERS_ONLY,
     # Transfers: the World's transfers go from jaksel (coord_same) to makassar (coord_other), who answers them.
     ("POST", "/v1/clients/{client_id}/transfer"): {**COORDINATOR_ONLY, "coord_same": 201},
+    # A program change (issue 15.3) on a client of its own, so that the other rows keep the World's first period.
+    ("POST", "/v1/clients/{client_id}/programs"): {**COORDINATOR_ONLY, "coord_same": 201},
     ("PUT", "/v1/clients/{client_id}/violations/{record_id}"): {**COORDINATOR_ONLY, "coord_same": 201},
     ("PATCH", "/v1/clients/{client_id}/violations/{record_id}"): COORDINATOR_ONLY,
     ("GET", "/v1/clients/{client_id}/violations/{record_id}"): READ,
@@ -156,6 +158,7 @@ class World:
             self.transfers[answer] = r.json["id"]
         [sms] = sms_to(BHABIN_PHONE)
         self.reply_token = sms.rsplit("/r/", 1)[1]
+        self.program_client = new_client(api)
         pool, app_client = api.resources.user_pool_id, api.resources.user_pool_client_id
         now = int(time.time())
         self.expired = signed_token(pool, app_client, "kasubsi.jaksel", ("coordinator",), exp=now - 120,
@@ -169,7 +172,8 @@ class World:
 
     def path(self, template: str, method: str = "GET") -> str:
         record_id = self.violation_id if "/violations/" in template and method != "PUT" else uuid.uuid4()
-        return template.format(client_id=self.client_id, record_id=record_id, escalation_id=self.escalation_id,
+        client_id = self.program_client if template.endswith("/programs") else self.client_id
+        return template.format(client_id=client_id, record_id=record_id, escalation_id=self.escalation_id,
                                village_code="31.74.09.1001", area_code="31.74.09", photo_id=self.photo_id,
                                token=self.reply_token,
                                transfer_id=self.transfers["decline" if template.endswith("/decline") else "accept"])
@@ -208,6 +212,9 @@ BODIES = {
     ("PUT", "/v1/clients/{client_id}/stage-reviews/{record_id}"): lambda w, user: w.review_body(),
     ("POST", "/v1/clients/{client_id}/transfer"): lambda w, user: {"to_bapas_id": "makassar", "reason": "Pindah."},
     ("POST", "/v1/transfers/{transfer_id}/accept"): lambda w, user: {"officer": "pk.citra"},
+    ("POST", "/v1/clients/{client_id}/programs"): lambda w, user: {
+        "program": "pembebasan_bersyarat", "sk_number": "PAS-1234.PK.05.06", "sk_date": today_wib().isoformat(),
+        "start_date": today_wib().isoformat(), "end_date": (today_wib() + timedelta(days=365)).isoformat()},
     ("PUT", "/v1/clients/{client_id}/violations/{record_id}"): lambda w, user: {
         "reported_at": checkin_body()["occurred_at"], "summary": "Tidak lapor diri tiga kali."},
     ("PATCH", "/v1/clients/{client_id}/violations/{record_id}"): lambda w, user: {

@@ -31,7 +31,7 @@ def test_a_client_registered_late_is_due_not_unreachable(api):
     client = _register(api, start)
     assert client["tracking_from"] == today.isoformat()
     assert client["schedule"] == [{"from": start.isoformat(), "checkin_interval_days": 7, "program": "asimilasi",
-                                   "changed_on": today.isoformat()}]
+                                   "changed_on": today.isoformat(), "previous_end": None}]
     c = client["compliance"]
     assert (c["state"], c["consecutive_missed"], c["reason"], c["escalation_due_at"]) == ("due", 0, None, None)
     assert run_and_drain(at_wib(today, 10))["escalate_unreachable"]["enqueued"] == 0
@@ -72,9 +72,9 @@ def test_an_interval_change_keeps_the_closed_windows(api):
     weekly = _patch(api, client, {"checkin_interval_days": 7}).json
     assert weekly["schedule"] == [
         {"from": start.isoformat(), "checkin_interval_days": 30, "program": "pembebasan_bersyarat",
-         "changed_on": today.isoformat()},
+         "changed_on": today.isoformat(), "previous_end": None},
         {"from": today.isoformat(), "checkin_interval_days": 7, "program": "pembebasan_bersyarat",
-         "changed_on": today.isoformat()}]
+         "changed_on": today.isoformat(), "previous_end": None}]
     c = weekly["compliance"]
     assert (c["state"], c["consecutive_missed"], c["next_due"]) == ("due", 0, (today + timedelta(days=6)).isoformat())
     assert run_and_drain(at_wib(today + timedelta(days=1), 10))["escalate_unreachable"]["enqueued"] == 0

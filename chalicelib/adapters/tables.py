@@ -169,6 +169,13 @@ class ClientModel(Model):
     pending_transfer_id = UnicodeAttribute(null=True)
     open_violations = UnicodeSetAttribute(null=True)  # ids of the client's open violation records
     former_bapas = ListAttribute(of=UnicodeAttribute, null=True)
+    # Supervision periods (services/programs.py): the current period's decree and dates `{sk_number, sk_date,
+    # start_date, windows_from, note, changed_at, changed_by}` (absent: the period from supervision_start, no decree
+    # recorded; its program and end are `program` and `supervision_end`), and the periods a program change closed,
+    # oldest first, with their program, decree, dates and cadence. Decree numbers and dates are not personal data;
+    # a note may be, and the retention run replaces it.
+    period = MapAttribute(null=True)
+    periods = ListAttribute(of=MapAttribute, null=True)
 
     name_key = UnicodeAttribute(null=True)  # the name search (bapas-name-index)
 

@@ -18,9 +18,9 @@ from chalicelib.http import (
     saved_response,
 )
 from chalicelib.paging import page_params
-from chalicelib.schemas.clients import ClientCreate, ClientList, ClientOut, ClientPatch
+from chalicelib.schemas.clients import ClientCreate, ClientList, ClientOut, ClientPatch, ProgramChange
 from chalicelib.schemas.villages import AreaContacts, AreaContactsOut, VillageContacts, VillageContactsOut
-from chalicelib.services import clients, villages
+from chalicelib.services import clients, programs, villages
 
 bp = Blueprint(__name__)
 
@@ -73,6 +73,24 @@ def patch_client(client_id):
     patch = body_model(request, ClientPatch)
     result = clients.patch_client(principal(), client_id, version, patch, now_utc())
     return json_response(result, headers=_etag(result))
+
+
+@route(bp, "/v1/clients/{client_id}/programs", methods=["POST"], roles=["coordinator"], request=ProgramChange,
+       response=ClientOut, status=(201, 200), errors=(409,), headers=("ETag", "Location"))
+def change_program(client_id):
+    """Begin a new supervision period under its own decree (SK), e.g. asimilasi → pembebasan bersyarat (coordinator).
+
+    The client's program, decree and `supervision_end` switch to the new period's; the period that ends joins
+    `periods` with its decree, dates and the compliance of its check-in windows, which stay as they were. The new
+    cadence (7 days for asimilasi, 30 for the integration programs unless `checkin_interval_days` is sent) starts
+    on `start_date`, or on the first day of the window open now when the decree is dated back: no window that has
+    closed is recounted, and the window the change shortens is never missed. The stages, progress reports and
+    stage reviews are the new period's own. The same change sent again is 200 with the client; a decree number
+    already recorded for this client, or a client changed meanwhile, is 409. One transaction with its audit entry.
+    """
+    body = body_model(bp.current_request, ProgramChange)
+    saved = programs.change_program(principal(), client_id, body, now_utc())
+    return saved_response(saved, {**_etag(saved.body), "Location": f"/v1/clients/{saved.body['id']}"})
 
 
 @route(bp, "/v1/villages/{village_code}/contacts", methods=["PUT"], roles=["coordinator"], request=VillageContacts,

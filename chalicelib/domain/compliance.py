@@ -21,6 +21,12 @@ Windows
     it was cut short by a cadence change (the client was owed a contact by a last day that never came), or it
     belongs to a cadence change and ended before the change was made (a change dated back never makes a
     window that has already closed missed).
+
+    A change that starts a new supervision period (a program change with its own decree) may carry
+    ``previous_end``: the last day of the period before it as it stood when the change was made. A window of
+    the preceding segment that already ended on that day (the old period's own truncated last window) was not
+    cut short by the change, so it keeps the outcome it had; only a window the change actually shortened is
+    spared.
     A window that is not missable can be met by a contact, but it is never missed.
 
 Rules (``evaluate``)
@@ -55,6 +61,7 @@ max/min/flag. ``evaluate`` runs in O(windows + contacts); locating a window is O
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -157,9 +164,11 @@ class Window:
 class Schedule:
     """A client's supervision period (inclusive local dates), cadence history, tracking start and time zone.
 
-    ``interval_days`` is the interval from ``start``; ``changes`` are ``(from, interval_days)`` or ``(from,
-    interval_days, made_on)`` tuples, strictly increasing dates after ``start`` and not after ``end``: from each
-    date on, windows of the new interval (``made_on``, default ``from``: the local date the change was made).
+    ``interval_days`` is the interval from ``start``; ``changes`` are ``(from, interval_days)``, ``(from,
+    interval_days, made_on)`` or ``(from, interval_days, made_on, previous_end)`` tuples, strictly increasing dates
+    after ``start`` and not after ``end``: from each date on, windows of the new interval (``made_on``, default
+    ``from``: the local date the change was made; ``previous_end``, default None: the end of the period the
+    change closed, see the module docstring).
     ``tracking_from`` (default ``start``, not before it) is the first day whose windows can be missed.
     """
 
@@ -171,8 +180,10 @@ class Schedule:
     changes: tuple[tuple[Any, ...], ...] = ()
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
     _count: int = field(init=False, repr=False, compare=False)
-    # Segments: (first day, last day, interval, index of its first window, made on), in order.
-    _segments: tuple[tuple[date, date, int, int, date], ...] = field(init=False, repr=False, compare=False)
+    # Segments: (first day, last day, interval, index of its first window, made on, the next change's
+    # previous_end or None), in order.
+    _segments: tuple[tuple[date, date, int, int, date, date | None], ...] = field(init=False, repr=False,
+                                                                                  compare=False)
     _segment_starts: tuple[date, ...] = field(init=False, repr=False, compare=False)
     _segment_bases: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
@@ -195,25 +206,30 @@ class Schedule:
         changes = []
         previous = self.start
         for change in self.changes:
-            if not isinstance(change, tuple) or len(change) not in (2, 3):
-                raise ValueError(f"a cadence change is (from, interval_days[, made_on]), got {change!r}")
+            if not isinstance(change, tuple) or len(change) not in (2, 3, 4):
+                raise ValueError(f"a cadence change is (from, interval_days[, made_on[, previous_end]]), "
+                                 f"got {change!r}")
             d, k = change[0], change[1]
-            made = change[2] if len(change) == 3 else d
+            made = change[2] if len(change) >= 3 else d
+            previous_end = change[3] if len(change) == 4 else None
             _check_date(d, "a cadence change")
             _check_date(made, "made_on")
+            if previous_end is not None:
+                _check_date(previous_end, "previous_end")
             _check_interval(k)
             if not previous < d <= self.end:
                 raise ValueError(f"cadence change on {d} is not after {previous} and within the period")
             previous = d
-            changes.append((d, k, made))
+            changes.append((d, k, made, previous_end))
         object.__setattr__(self, "changes", tuple(changes))
         object.__setattr__(self, "_zone", zone)
-        starts = [(self.start, self.interval_days, self.start), *changes]
+        starts = [(self.start, self.interval_days, self.start, None), *changes]
         segments = []
         base = 0
-        for i, (first, k, made) in enumerate(starts):
+        for i, (first, k, made, _) in enumerate(starts):
             last = starts[i + 1][0] - timedelta(days=1) if i + 1 < len(starts) else self.end
-            segments.append((first, last, k, base, made))
+            cap = starts[i + 1][3] if i + 1 < len(starts) else None
+            segments.append((first, last, k, base, made, cap))
             base += (last - first).days // k + 1
         object.__setattr__(self, "_segments", tuple(segments))
         object.__setattr__(self, "_segment_starts", tuple(seg[0] for seg in segments))
@@ -256,21 +272,23 @@ class Schedule:
         return None if index is None else self.window(index)
 
     # -- internals -----------------------------------------------------------------------------
-    def _segment_of(self, index: int) -> tuple[date, date, int, int, date]:
+    def _segment_of(self, index: int) -> tuple[date, date, int, int, date, date | None]:
         return self._segments[bisect_right(self._segment_bases, index) - 1]
 
     def _days(self, index: int) -> tuple[date, date]:
-        first_of_segment, last_of_segment, k, base, _ = self._segment_of(index)
+        first_of_segment, last_of_segment, k, base, _, _ = self._segment_of(index)
         first = first_of_segment + timedelta(days=(index - base) * k)
         last = min(first + timedelta(days=k - 1), last_of_segment)
         return first, last
 
     def _missable(self, index: int) -> bool:
-        first_of_segment, last_of_segment, k, base, made = self._segment_of(index)
+        first_of_segment, last_of_segment, k, base, made, cap = self._segment_of(index)
         first = first_of_segment + timedelta(days=(index - base) * k)
         if first < self.tracked_from:
             return False
         natural_last = first + timedelta(days=k - 1)
+        if cap is not None:  # the change closed a period: its last window already ended on that period's end
+            natural_last = min(natural_last, cap)
         cut_by_change = last_of_segment != self.end and natural_last > last_of_segment
         closed_before_made = min(natural_last, last_of_segment) < made
         return not (cut_by_change or closed_before_made)
@@ -293,7 +311,7 @@ class Schedule:
         day = t.astimezone(self._zone).date()
         if day < self.start or day > self.end:
             return None
-        first, _, k, base, _ = self._segments[bisect_right(self._segment_starts, day) - 1]
+        first, _, k, base, _, _ = self._segments[bisect_right(self._segment_starts, day) - 1]
         return base + (day - first).days // k
 
 
@@ -465,3 +483,137 @@ def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime,
         reason=reason,
         escalation_due_at=None if episode_started_at is None else episode_started_at + grace,
     )
+
+
+# ----- supervision periods (a program change starts a new one) ---------------------------------------------
+
+@dataclass(frozen=True)
+class PeriodCompliance:
+    """The windows of one supervision period, as of ``as_of``.
+
+    ``windows`` counts every window of the period, ``closed`` those closed at ``as_of``; each closed window is
+    exactly one of ``met`` (a counted contact), ``excused``, ``missed`` or ``neutral`` (not missable: before
+    tracking, cut short by a change, or closed before its cadence was set). ``consecutive_missed`` is the streak
+    (the same as ``evaluate``'s) right after the period's last closed window; ``last_contact_at`` the latest
+    counted contact inside the period's windows known at ``as_of``.
+    """
+
+    first_day: date
+    last_day: date
+    windows: int
+    closed: int
+    met: int
+    excused: int
+    missed: int
+    neutral: int
+    consecutive_missed: int
+    last_contact_at: datetime | None
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "first_day": self.first_day.isoformat(), "last_day": self.last_day.isoformat(),
+            "windows": self.windows, "windows_closed": self.closed, "met": self.met, "excused": self.excused,
+            "missed": self.missed, "neutral": self.neutral, "consecutive_missed": self.consecutive_missed,
+            "last_contact_at": None if self.last_contact_at is None else self.last_contact_at.isoformat(),
+        }
+
+
+def by_period(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime,
+              starts: Iterable[date]) -> list[PeriodCompliance]:
+    """The compliance of each supervision period: ``starts`` are the first days of each period's windows (the
+    first is ``schedule.start``, each later one the first day of a window, strictly increasing). Every window
+    belongs to exactly one period, the one whose days contain its first day, so the periods' counts add up to
+    the whole schedule's (``missed`` sums to ``evaluate``'s ``missed_windows``). O(windows + contacts)."""
+    as_of = _to_utc(as_of, "as_of")
+    starts = list(starts)
+    if not starts or starts[0] != schedule.start:
+        raise ValueError("the first period starts on the schedule's start")
+    count = schedule.window_count
+    first_index = []
+    for s in starts:
+        _check_date(s, "a period start")
+        index = schedule._index_at(schedule._midnight(s)) if schedule.start <= s <= schedule.end else None
+        if index is None or schedule._days(index)[0] != s:
+            raise ValueError(f"a period starts on the first day of a window, {s} is not one")
+        if first_index and index <= first_index[-1]:
+            raise ValueError("period starts must be strictly increasing")
+        first_index.append(index)
+    counted = bytearray(count)
+    excused = bytearray(count)
+    latest: dict[int, datetime] = {}
+    for contact in contacts:
+        if contact.at > as_of or contact.kind not in (ContactKind.COUNTED, ContactKind.EXCUSED):
+            continue
+        index = schedule._index_at(contact.at)
+        if index is None:
+            continue
+        if contact.kind is ContactKind.COUNTED:
+            counted[index] = 1
+            if index not in latest or contact.at > latest[index]:
+                latest[index] = contact.at
+        else:
+            excused[index] = 1
+    out = []
+    streak = 0
+    bounds = [*first_index, count]
+    for p, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        tally = dict.fromkeys(("closed", "met", "excused", "missed", "neutral"), 0)
+        last_contact = None
+        for i in range(lo, hi):
+            if i in latest and (last_contact is None or latest[i] > last_contact):
+                last_contact = latest[i]
+            if schedule._closes(i) > as_of:
+                continue
+            tally["closed"] += 1
+            if counted[i]:
+                tally["met"] += 1
+                streak = 0
+            elif excused[i]:
+                tally["excused"] += 1
+            elif schedule._missable(i):
+                tally["missed"] += 1
+                streak += 1
+            else:
+                tally["neutral"] += 1
+        last_day = schedule.end if p + 1 == len(starts) else starts[p + 1] - timedelta(days=1)
+        out.append(PeriodCompliance(first_day=starts[p], last_day=last_day, windows=hi - lo,
+                                    consecutive_missed=streak, last_contact_at=last_contact, **tally))
+    return out
+
+
+def new_period(schedule: Schedule, start_date: date, end: date, interval_days: int,
+               as_of: datetime) -> tuple[date, Schedule]:
+    """A program change: a new supervision period from ``start_date`` to ``end`` with ``interval_days``, decided
+    at ``as_of``. Returns the day its windows start and the schedule from then on.
+
+    The windows continue without a gap and nothing already closed is recounted: the new cadence starts on the
+    later of ``start_date`` and the first day of the window open at ``as_of`` (after the old end: the day after
+    it), so every window closed at ``as_of`` keeps its days and outcome. The window the change shortens is spared
+    (never missed); the old period's own last window, already ending on its end, keeps its outcome
+    (``previous_end``). Cadence changes dated on or after that day are replaced. ``ValueError`` when the new
+    windows would not start after the old period's start or would start after ``end``.
+    """
+    as_of = _to_utc(as_of, "as_of")
+    _check_date(start_date, "start_date")
+    _check_date(end, "end")
+    _check_interval(interval_days)
+    window = schedule.window_at(as_of)
+    if window is not None:
+        earliest = window.first_day
+    elif as_of >= schedule.closes_at:
+        earliest = schedule.end + timedelta(days=1)
+    else:
+        earliest = schedule.start
+    switch = max(start_date, earliest)
+    if switch <= schedule.start:
+        raise ValueError(f"the new period's windows must start after {schedule.start}")
+    if switch > end:
+        raise ValueError(f"the new period ends ({end}) before its windows start ({switch})")
+    made = as_of.astimezone(schedule._zone).date()
+    kept = tuple(c for c in schedule.changes if c[0] < switch)
+    # A change already starting on that day decided how the window before it ended: it keeps deciding.
+    same_day = [c for c in schedule.changes if c[0] == switch]
+    previous_end = same_day[0][3] if same_day else schedule.end
+    return switch, Schedule(start=schedule.start, end=end, interval_days=schedule.interval_days, tz=schedule.tz,
+                            tracking_from=schedule.tracking_from,
+                            changes=(*kept, (switch, interval_days, made, previous_end)))

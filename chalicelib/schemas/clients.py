@@ -48,6 +48,9 @@ class Address(Strict):
 
 Phones = Annotated[list[Phone], Field(min_length=1, max_length=10)]
 Interval = Annotated[int, Field(strict=True, ge=1, le=90)]
+# A decree number as written on the SK, e.g. "PAS-1234.PK.05.06 Tahun 2027": printable text, no line breaks.
+SkNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                            pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class ClientCreate(Strict):
@@ -65,6 +68,24 @@ class ClientCreate(Strict):
     tracking_from: Day | None = Field(default=None, description=(
         "The first date whose check-in windows can be missed (default: the local date of registration, clamped into "
         "the supervision period). A window that opens before it can be met by a contact but is never missed."))
+    sk_number: SkNumber | None = Field(default=None, description="The number of the decree (SK) that granted the "
+                                                                 "program")
+    sk_date: Day | None = Field(default=None, description="The decree's date")
+
+
+class ProgramChange(Strict):
+    """A new supervision period under its own decree (SK): e.g. asimilasi followed by pembebasan bersyarat."""
+
+    program: Program
+    sk_number: SkNumber = Field(description="The new decree's number; one decree, one period")
+    sk_date: Day = Field(description="The decree's date; not in the future")
+    start_date: Day = Field(description=(
+        "The new period's first day: after the current period's first day, not in the future, and at the latest "
+        "the day after the current period's end (periods follow each other without a gap)"))
+    end_date: Day = Field(description="The new period's last day (the new supervision_end); after start_date")
+    checkin_interval_days: Interval | None = Field(default=None, description=(
+        "Default: the program's (7 for asimilasi, 30 for the integration programs)"))
+    note: LongText | None = Field(default=None, description="Why, as the coordinator wants it on the record")
 
 
 class ClientPatch(Strict):
@@ -85,6 +106,10 @@ class ClientPatch(Strict):
         "outcome), not after supervision_end"))
     reminders_enabled: Annotated[bool, Field(strict=True, description="false: no SMS reminder before a window "
                                                                       "closes (send_reminders)")] | None = None
+    sk_number: SkNumber | None = Field(default=None, description=(
+        "Corrects the current period's decree number (null: none recorded); a new decree is a new period: "
+        "POST /v1/clients/{client_id}/programs"))
+    sk_date: Day | None = Field(default=None, description="Corrects the current period's decree date")
 
 
 # ----- responses -------------------------------------------------------------------------------------------
@@ -152,6 +177,40 @@ class CadenceOut(Out):
     changed_on: str | None = Field(description=(
         "YYYY-MM-DD: the local date this cadence was set (null for clients registered before version 1.1); "
         "a window of it that ended before that date is never missed"))
+    previous_end: str | None = Field(description=(
+        "YYYY-MM-DD, on a cadence a program change began: the end of the period it closed, as it stood then (the "
+        "old period's last window, already ending that day, keeps its outcome); null otherwise"))
+
+
+class PeriodComplianceOut(Out):
+    """The check-in windows of one period (every window belongs to exactly one period)."""
+
+    first_day: str = Field(description="YYYY-MM-DD: the first day of the period's windows")
+    last_day: str = Field(description="YYYY-MM-DD: the last day of the period's windows")
+    windows: int
+    windows_closed: int
+    met: int = Field(description="Closed windows with a counted contact")
+    excused: int
+    missed: int
+    neutral: int = Field(description="Closed windows that could not be missed (before tracking began, shortened "
+                                     "by a change, or closed before their cadence was set)")
+    consecutive_missed: int = Field(description="The streak of missed windows after the period's last closed one")
+    last_contact_at: str | None = Field(description="RFC 3339: the latest counted contact in the period's windows")
+
+
+class PeriodOut(Out):
+    program: Program
+    sk_number: str | None = Field(description="The decree (SK) number; null when none was recorded")
+    sk_date: str | None
+    start_date: str
+    end_date: str = Field(description="A closed period: the day before the next began; the current one: "
+                                      "supervision_end")
+    planned_end_date: str | None = Field(description="A closed period: its end as the decree had it when it closed")
+    note: str | None
+    started_at: str | None = Field(description="RFC 3339: when the program change that began it was recorded")
+    started_by: str | None
+    current: bool
+    compliance: PeriodComplianceOut | None
 
 
 class ClientOut(Out):
@@ -165,7 +224,13 @@ class ClientOut(Out):
     tracking_from: str = Field(description="YYYY-MM-DD: windows opening before this date are never missed")
     schedule: list[CadenceOut] = Field(description="The cadence history, oldest first: windows already closed keep "
                                                    "the cadence and outcome they had")
-    stage: Stage
+    sk_number: str | None = Field(description="The current period's decree (SK) number")
+    sk_date: str | None
+    period_start: str = Field(description="YYYY-MM-DD: the current period's first day (its stages, progress reports "
+                                          "and stage reviews count from it; supervision_start is the first period's)")
+    periods: list[PeriodOut] = Field(description="Every supervision period, oldest first, the current one last "
+                                                 "(POST /v1/clients/{client_id}/programs begins a new one)")
+    stage: Stage = Field(description="By thirds of the current period")
     officer: str
     phones: list[PhoneOut]
     address: AddressOut

@@ -57,15 +57,76 @@ def contacts_of(item: ClientModel, tz: str | None = None) -> list[rules.Contact]
     return [rules.Contact(f.at, f.kind) for f in facts_of(item, tz)]
 
 
-def cadence_of(item: ClientModel) -> list[dict[str, Any]]:
-    """The client's cadence history `[{from, checkin_interval_days, program, changed_on}]`, oldest first (a client
-    from before version 1.1 has one entry: its interval and program from the supervision start)."""
+def cadence_of(item: Any) -> list[dict[str, Any]]:
+    """The client's cadence history `[{from, checkin_interval_days, program, changed_on, previous_end}]`, oldest
+    first (a client from before version 1.1 has one entry: its interval and program from the supervision start).
+    `previous_end` is set on the entry a program change began (services/programs.py): the end of the period it
+    closed, as it stood then."""
     entries = [plain(e) for e in item.schedule or []]
     if not entries:
         return [{"from": item.supervision_start, "checkin_interval_days": int(item.checkin_interval_days),
-                 "program": item.program, "changed_on": None}]
+                 "program": item.program, "changed_on": None, "previous_end": None}]
     return [{"from": e["from"], "checkin_interval_days": int(e["checkin_interval_days"]), "program": e["program"],
-             "changed_on": e.get("changed_on")} for e in entries]
+             "changed_on": e.get("changed_on"), "previous_end": e.get("previous_end")} for e in entries]
+
+
+# ----- supervision periods (services/programs.py) ------------------------------------------------------------
+
+def current_period(item: Any) -> dict[str, Any]:
+    """The current period's decree and dates: `{sk_number, sk_date, start_date, windows_from, note, changed_at,
+    changed_by}` (absent on the item: the period from the supervision start, no decree recorded). Its program
+    and end are the client's `program` and `supervision_end`."""
+    stored = plain(item.period) if getattr(item, "period", None) else {}
+    start = stored.get("start_date") or item.supervision_start
+    return {"sk_number": stored.get("sk_number"), "sk_date": stored.get("sk_date"), "start_date": start,
+            "windows_from": stored.get("windows_from") or start, "note": stored.get("note"),
+            "changed_at": stored.get("changed_at"), "changed_by": stored.get("changed_by")}
+
+
+def closed_periods(item: Any) -> list[dict[str, Any]]:
+    return [plain(e) for e in getattr(item, "periods", None) or []]
+
+
+def period_bounds(item: Any) -> tuple[date, date]:
+    """The current period's first and last day: its stages, progress reports and stage reviews are counted
+    within them (the check-in windows run over the whole supervision, from `supervision_start`)."""
+    start = date.fromisoformat(current_period(item)["start_date"])
+    end = date.fromisoformat(item.supervision_end)
+    return min(start, end), end
+
+
+def bounds_on(item: Any, day: date) -> tuple[date, date]:
+    """The first and last day of the period `day` belongs to (the current one after its start)."""
+    for closed in closed_periods(item):
+        if date.fromisoformat(closed["start_date"]) <= day <= date.fromisoformat(closed["end_date"]):
+            return date.fromisoformat(closed["start_date"]), date.fromisoformat(closed["end_date"])
+    return period_bounds(item)
+
+
+def periods_of(item: ClientModel, tz: str, now: datetime) -> list[dict[str, Any]]:
+    """Every supervision period, oldest first, the current one last, each with the compliance of its windows."""
+    closed, current = closed_periods(item), current_period(item)
+    schedule = schedule_of(item, tz)
+    starts = [e["windows_from"] for e in closed] + [current["windows_from"]]
+    try:
+        counts = [c.to_api() for c in rules.by_period(schedule, contacts_of(item, tz), now,
+                                                      [date.fromisoformat(d) for d in starts])]
+    except ValueError:  # a period whose windows a later PATCH of the dates moved: shown without its counts
+        counts = [None] * len(starts)
+    out = []
+    for entry, compliance in zip([*closed, None], counts, strict=True):
+        if entry is None:
+            out.append({"program": item.program, "sk_number": current["sk_number"], "sk_date": current["sk_date"],
+                        "start_date": current["start_date"], "end_date": item.supervision_end,
+                        "planned_end_date": None, "note": current["note"], "started_at": current["changed_at"],
+                        "started_by": current["changed_by"], "current": True, "compliance": compliance})
+        else:
+            out.append({"program": entry["program"], "sk_number": entry.get("sk_number"),
+                        "sk_date": entry.get("sk_date"), "start_date": entry["start_date"],
+                        "end_date": entry["end_date"], "planned_end_date": entry.get("planned_end_date"),
+                        "note": entry.get("note"), "started_at": entry.get("started_at"),
+                        "started_by": entry.get("started_by"), "current": False, "compliance": compliance})
+    return out
 
 
 def schedule_of(item: ClientModel, tz: str) -> rules.Schedule:
@@ -75,7 +136,8 @@ def schedule_of(item: ClientModel, tz: str) -> rules.Schedule:
     first = [e for e in cadence if date.fromisoformat(e["from"]) <= start]
     interval = first[-1]["checkin_interval_days"] if first else cadence[0]["checkin_interval_days"]
     changes = tuple((date.fromisoformat(e["from"]), e["checkin_interval_days"],
-                     max(date.fromisoformat(e["changed_on"] or e["from"]), date.fromisoformat(e["from"])))
+                     max(date.fromisoformat(e["changed_on"] or e["from"]), date.fromisoformat(e["from"])),
+                     date.fromisoformat(e["previous_end"]) if e.get("previous_end") else None)
                     for e in cadence if start < date.fromisoformat(e["from"]) <= end)
     tracking = date.fromisoformat(item.tracking_from) if item.tracking_from else None
     if tracking is not None and tracking < start:
@@ -90,17 +152,20 @@ def evaluate_client(item: ClientModel, tz: str, now: datetime,
 
 
 def progress_of(item: ClientModel, tz: str, now: datetime) -> progress.Status:
-    """Overdue and next progress reports, from the facts on the client item (no record is read)."""
+    """Overdue and next progress reports of the current period, from the facts on the client item (no record is
+    read): a new period (a program change) has its own stages, hence its own report periods."""
     reports = [progress.parse_fact(fact) for fact in item.progress_reports or []]
-    return progress.evaluate(date.fromisoformat(item.supervision_start), date.fromisoformat(item.supervision_end),
-                             reports, now, local_today(now, tz))
+    return progress.evaluate(*period_bounds(item), reports, now, local_today(now, tz))
 
 
 def reviews_of(item: ClientModel, tz: str, now: datetime) -> reviews.Status:
-    """Overdue and next stage reviews, from the facts on the client item (no record is read)."""
-    done = [reviews.parse_fact(fact) for fact in item.stage_reviews or []]
-    return reviews.evaluate(date.fromisoformat(item.supervision_start), date.fromisoformat(item.supervision_end),
-                            done, now, local_today(now, tz))
+    """Overdue and next stage reviews of the current period, from the facts on the client item (no record is
+    read). Only reviews recorded since the period began count: the old period's `awal` review is not the new
+    one's."""
+    began = current_period(item)["changed_at"]
+    done = [r for r in (reviews.parse_fact(fact) for fact in item.stage_reviews or [])
+            if began is None or r.recorded_at >= datetime.fromisoformat(began.replace("Z", "+00:00"))]
+    return reviews.evaluate(*period_bounds(item), done, now, local_today(now, tz))
 
 
 def due_shard(client_id: str) -> str:
@@ -124,9 +189,12 @@ def due_fields(client_id: str, result: rules.Compliance) -> tuple[str | None, st
 
 # ----- representation ------------------------------------------------------------------------------
 
-def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
+def to_api(item: ClientModel, tz: str, now: datetime, periods: bool = True) -> dict[str, Any]:
+    """The client as the API returns it (`periods=False`: without the per-period compliance, which a list leaves
+    out)."""
     result = evaluate_client(item, tz, now, grace=BAPAS.grace(item.bapas_id))
-    start, end = date.fromisoformat(item.supervision_start), date.fromisoformat(item.supervision_end)
+    start, end = period_bounds(item)
+    current = current_period(item)
     return {
         "id": item.client_id,
         "bapas_id": item.bapas_id,
@@ -137,6 +205,10 @@ def to_api(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
         "checkin_interval_days": int(item.checkin_interval_days),
         "tracking_from": item.tracking_from or item.supervision_start,
         "schedule": cadence_of(item),
+        "sk_number": current["sk_number"],
+        "sk_date": current["sk_date"],
+        "period_start": current["start_date"],
+        "periods": periods_of(item, tz, now) if periods else [],
         "stage": stage_on(start, end, local_today(now, tz)).value,
         "officer": item.officer,
         "phones": [phone_view(plain(p)) for p in item.phones],
@@ -164,7 +236,7 @@ SUMMARY_FIELDS = ("id", "bapas_id", "name", "program", "supervision_start", "sup
 
 
 def to_summary(item: ClientModel, tz: str, now: datetime) -> dict[str, Any]:
-    full = to_api(item, tz, now)
+    full = to_api(item, tz, now, periods=False)
     out = {k: full[k] for k in SUMMARY_FIELDS}
     out["village_code"] = full["address"]["village_code"]
     out["village_name"] = full["address"].get("village_name")
@@ -205,6 +277,12 @@ def _check_tracking_from(tracking: date, start: date, end: date) -> None:
                                            f"({start.isoformat()} to {end.isoformat()})")
 
 
+def _decree(sk_number: str | None, sk_date: date | None) -> dict[str, str] | None:
+    """The first period's decree (SK), when the registration names it."""
+    decree = {"sk_number": sk_number, "sk_date": sk_date.isoformat() if sk_date else None}
+    return {k: v for k, v in decree.items() if v is not None} or None
+
+
 def create_client(p: Principal, body: ClientCreate, now: datetime) -> Saved:
     _check_period(body.supervision_start, body.supervision_end)
     if body.tracking_from is not None:
@@ -231,6 +309,7 @@ def create_client(p: Principal, body: ClientCreate, now: datetime) -> Saved:
         tracking_from=tracking.isoformat(),
         schedule=[{"from": body.supervision_start.isoformat(), "checkin_interval_days": interval,
                    "program": body.program.value, "changed_on": local_today(now, tz).isoformat()}],
+        period=_decree(body.sk_number, body.sk_date),
         phones=[ph.model_dump(mode="json", exclude_none=True) for ph in body.phones],
         address=_address(body.address),
         village_code=body.address.village_code,
@@ -321,6 +400,7 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
     if "officer" in changes:
         _check_officer(changes["officer"], item.bapas_id)
     _check_period(*_period_after(item, changes))
+    _check_periods(item, changes)
     changes.update(_tracking_changes(item, patch, changes))
     changes.update(cadence_changes(item, patch, changes, tz, now))
     _check_summarised_windows(item, changes, tz)
@@ -333,6 +413,23 @@ def patch_client(p: Principal, client_id: str, expected_version: int, patch: Cli
     fresh = _get(client_id)
     assert fresh is not None
     return to_api(fresh, tz, now)
+
+
+def _check_periods(item: ClientModel, changes: dict[str, Any]) -> None:
+    """After a program change the earlier periods are history: the supervision start (the first period's) stays,
+    and the end (the current period's) stays after the day the current period's windows begin."""
+    if "period" in changes and changes["period"] and changes["period"].get("sk_number") in {
+            p.get("sk_number") for p in closed_periods(item) if p.get("sk_number")}:
+        raise field_error("sk_number", "is the decree of an earlier period of this client")
+    if not closed_periods(item):
+        return
+    if "supervision_start" in changes:
+        raise field_error("supervision_start", "cannot change after a program change: the first period is closed "
+                                               "(correct it with the decree of a new period instead)")
+    current = current_period(item)
+    if "supervision_end" in changes and changes["supervision_end"] < current["windows_from"]:
+        raise field_error("supervision_end", f"must not be before {current['windows_from']}, when the current "
+                                             f"period's check-in windows began")
 
 
 def _refuse_nulls(patch: ClientPatch) -> None:
@@ -365,7 +462,20 @@ def client_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
         new["village_code"] = patch.address.village_code
     new.update(_period_changes(item, patch))
     new.update(_interval_changes(item, patch))
+    new.update(_decree_changes(item, patch))
     return new
+
+
+def _decree_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
+    """A corrected decree (SK) number or date of the current period: its `period` map, rewritten whole."""
+    sent = patch.model_fields_set & {"sk_number", "sk_date"}
+    stored = plain(item.period) if item.period else {}
+    wanted = dict(stored)
+    for name in sent:
+        value = getattr(patch, name)
+        wanted[name] = value.isoformat() if isinstance(value, date) else value
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+    return {"period": wanted or None} if wanted != stored else {}
 
 
 def _period_changes(item: ClientModel, patch: ClientPatch) -> dict[str, Any]:
@@ -433,6 +543,8 @@ def cadence_changes(item: ClientModel, patch: ClientPatch, changes: dict[str, An
              "checkin_interval_days": int(changes.get("checkin_interval_days", item.checkin_interval_days)),
              "program": changes.get("program", item.program), "changed_on": local_today(now, tz).isoformat()}
     kept = [e for e in cadence_of(item) if date.fromisoformat(e["from"]) < frm]
+    # The entry a program change began on this very day keeps saying how the old period's last window ended.
+    entry["previous_end"] = next((e["previous_end"] for e in cadence_of(item) if e["from"] == entry["from"]), None)
     if not kept:
         entry["from"] = start.isoformat()
     return {"schedule": [*kept, entry]}

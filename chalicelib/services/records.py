@@ -64,7 +64,14 @@ from chalicelib.schemas.lifecycle import StageReviewBody
 from chalicelib.schemas.photos import UploadRequest
 from chalicelib.schemas.records import CheckinBody, VisitBody
 from chalicelib.schemas.reports import ProgressReportBody
-from chalicelib.services.clients import due_fields, evaluate_client, load_client, schedule_of
+from chalicelib.services.clients import (
+    bounds_on,
+    due_fields,
+    evaluate_client,
+    load_client,
+    period_bounds,
+    schedule_of,
+)
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
 from chalicelib.services.phones import inactive_update
 from chalicelib.services.results import Saved, Written
@@ -414,7 +421,8 @@ def _check_review(draft: _Draft, client: ClientModel, tz: str, now: datetime) ->
     stage begun by the session's date."""
     litmas = date.fromisoformat(draft.body["litmas"]["date"])
     session = date.fromisoformat(draft.body["tpp_session"]["date"])
-    start, end = date.fromisoformat(client.supervision_start), date.fromisoformat(client.supervision_end)
+    start = date.fromisoformat(client.supervision_start)
+    period_start, end = period_bounds(client)  # the stages are the current period's (services/programs.py)
     today = local_today(now, tz)
     errors = []
     for name, day in (("litmas.date", litmas), ("tpp_session.date", session)):
@@ -424,7 +432,7 @@ def _check_review(draft: _Draft, client: ClientModel, tz: str, now: datetime) ->
             errors.append(FieldError(name, f"may not be before the supervision start ({start})"))
     if not errors and session < litmas:
         errors.append(FieldError("tpp_session.date", "may not be before the litmas date"))
-    first = reviews.stage_first_day(start, end, Stage(draft.body["stage"]))
+    first = reviews.stage_first_day(period_start, end, Stage(draft.body["stage"]))
     if first is None:
         errors.append(FieldError("stage", "is not a stage of this supervision period (too short to have it)"))
     elif not errors and session < first:
@@ -440,7 +448,8 @@ def _report_period(draft: _Draft) -> tuple[date, date]:
 def _check_report_period(draft: _Draft, client: ClientModel, tz: str) -> None:
     """The period lies within the supervision, ends by the submission date, and `stage` is its end's stage."""
     first, last = _report_period(draft)
-    start, end = date.fromisoformat(client.supervision_start), date.fromisoformat(client.supervision_end)
+    start = date.fromisoformat(client.supervision_start)
+    stage_start, end = bounds_on(client, last)  # the stages of the period period_end belongs to
     errors = []
     if first < start:
         errors.append(FieldError("period_start", f"may not be before the supervision start ({start})"))
@@ -450,8 +459,9 @@ def _check_report_period(draft: _Draft, client: ClientModel, tz: str) -> None:
         errors.append(FieldError("period_end", f"may not be after the supervision end ({end})"))
     elif last > draft.at.astimezone(ZoneInfo(tz)).date():
         errors.append(FieldError("period_end", "may not be after the submission date"))
-    elif draft.body["stage"] != stage_on(start, end, last).value:
-        errors.append(FieldError("stage", f"must be {stage_on(start, end, last).value}: the stage of period_end"))
+    elif draft.body["stage"] != stage_on(stage_start, end, last).value:
+        errors.append(FieldError("stage", f"must be {stage_on(stage_start, end, last).value}: the stage of "
+                                          "period_end"))
     if errors:
         raise validation_failed(errors)
 

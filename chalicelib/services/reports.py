@@ -49,8 +49,11 @@ MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
 STATES = tuple(s.value for s in rules.State)
 # Only what the report needs of a client item (the 1 MB page limit still counts whole items).
-REPORT_ATTRIBUTES = ["client_id", "officer", "supervision_start", "supervision_end", "checkin_interval_days",
-                     "contacts", "contacts_summary", "progress_reports", "stage_reviews"]
+# The cadence history and tracking start (the windows as the client has them, a program change's included) and the
+# current period (its stages, progress reports and reviews).
+REPORT_ATTRIBUTES = ["client_id", "officer", "program", "supervision_start", "supervision_end",
+                     "checkin_interval_days", "tracking_from", "schedule", "period", "contacts", "contacts_summary",
+                     "progress_reports", "stage_reviews"]
 
 
 # ----- compliance report ---------------------------------------------------------------------------

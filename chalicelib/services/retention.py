@@ -16,9 +16,12 @@ anonymised:
    the registration hash, sets `anonymised_at`, removes `end_month` (so the client leaves the index) and
    writes the audit entry `client.anonymise` (field names only).
 
-Kept, for the statistics: the ids, Bapas, officer, program, supervision dates and interval, village code and
-name, the compliance facts (`contacts`, `progress_reports`), every record's kind, time, channel, outcome,
-presence, distance and location check, and the escalations' reasons and dates. Steps 1-3 are idempotent and
+The notes of its supervision periods (program changes) are replaced too.
+
+Kept, for the statistics: the ids, Bapas, officer, program, supervision dates and interval, the periods' programs,
+decree (SK) numbers and dates, village code and name, the compliance facts (`contacts`, `progress_reports`),
+every record's kind, time, channel, outcome, presence, distance and location check, and the escalations' reasons
+and dates. Steps 1-3 are idempotent and
 come before the client's transaction, so a run that stops half-way is finished by the next one.
 
 Logs carry counts only.
@@ -150,16 +153,32 @@ def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
         ClientModel.end_month.remove(), ClientModel.anonymised_at.set(to_rfc3339(now)),
         ClientModel.version.set(version), ClientModel.updated_at.set(to_rfc3339(now)),
     ]
+    notes = _period_notes(item)
+    actions += notes
     system = Principal(username=SYSTEM, sub=SYSTEM, role=SYSTEM, bapas_id=bapas_id)
     try:
         with transaction() as tx:
             tx.update(ClientModel(client_id), actions=actions, condition=ClientModel.version == item.version)
-            tx.save(audit_entry(system, f"client#{client_id}", "client.anonymise", now, list(CLIENT_FIELDS), version))
+            tx.save(audit_entry(system, f"client#{client_id}", "client.anonymise", now,
+                                [*CLIENT_FIELDS, *(["period notes"] if notes else [])], version))
     except TransactWriteError:
         stats["errors"] += 1  # changed meanwhile (or busy): still in the index, so tomorrow's run does it
         logger.warning("client changed during anonymisation", extra={"client_id": client_id})
         return
     stats["clients"] += 1
+
+
+def _period_notes(item: ClientModel) -> list[Any]:
+    """The notes of the client's supervision periods may name people: replaced. The program, decree numbers and
+    dates are not personal data and stay (services/programs.py)."""
+    actions = []
+    current = plain(item.period) if item.period else {}
+    if current.get("note"):
+        actions.append(ClientModel.period.set({**current, "note": REDACTED}))
+    closed = [plain(p) for p in item.periods or []]
+    if any(p.get("note") for p in closed):
+        actions.append(ClientModel.periods.set([{**p, "note": REDACTED} if p.get("note") else p for p in closed]))
+    return actions
 
 
 def scrub_record(kind: str, body: dict[str, Any]) -> dict[str, Any]:

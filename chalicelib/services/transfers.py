@@ -44,7 +44,7 @@ BatchGetItem tasks, one TransactWriteItems; then reads for the response.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -71,7 +71,14 @@ from chalicelib.errors import conflict, field_error, not_found
 from chalicelib.obs import logger
 from chalicelib.paging import Page, encode_cursor
 from chalicelib.schemas.lifecycle import TransferAccept, TransferDecline, TransferRequest
-from chalicelib.services.clients import _check_officer, client_entity, due_fields, evaluate_client, load_client
+from chalicelib.services.clients import (
+    _check_officer,
+    client_entity,
+    due_fields,
+    evaluate_client,
+    load_client,
+    period_bounds,
+)
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
 
 STATES = ("pending", "accepted", "declined")
@@ -88,7 +95,7 @@ def transfer_entity(transfer_id: str) -> str:
 
 def _client_summary(client: ClientModel, now: datetime) -> dict[str, Any]:
     address = plain(client.address or {})
-    start, end = date.fromisoformat(client.supervision_start), date.fromisoformat(client.supervision_end)
+    start, end = period_bounds(client)  # the stage of the current period (services/programs.py)
     today = local_today(now, BAPAS.timezone(client.bapas_id))
     return {"name": client.name, "program": client.program, "supervision_start": client.supervision_start,
             "supervision_end": client.supervision_end, "stage": stage_on(start, end, today).value,

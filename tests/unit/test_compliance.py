@@ -73,16 +73,19 @@ def wib(n: int, hh: int = 12, mm: int = 0, ss: int = 0, us: int = 0) -> datetime
 # --------------------------------------------------------------------------------------------------
 def reference_windows(schedule: Schedule) -> list[Window]:
     """The windows, walked day by day from the cadence history (no arithmetic on indexes)."""
-    cadence = [(schedule.start, schedule.interval_days, schedule.start), *schedule.changes]
+    cadence = [(schedule.start, schedule.interval_days, schedule.start, None), *schedule.changes]
     tracked = schedule.tracking_from or schedule.start
     ws: list[Window] = []
     d = schedule.start
     while d <= schedule.end:
-        _, k, made = [x for x in cadence if x[0] <= d][-1]
-        next_change = [x[0] for x in cadence if x[0] > d][:1]
+        _, k, made, _ = [x for x in cadence if x[0] <= d][-1]
+        following = [x for x in cadence if x[0] > d][:1]
+        next_change = [x[0] for x in following]
         natural_last = d + timedelta(days=k - 1)
         last = min([natural_last, schedule.end, *[n - timedelta(days=1) for n in next_change]])
-        cut_by_change = bool(next_change) and natural_last >= next_change[0]
+        # A change that closed a period (previous_end) did not cut a window that already ended with that period.
+        owed_until = min([natural_last, *[x[3] for x in following if x[3] is not None]])
+        cut_by_change = bool(next_change) and owed_until >= next_change[0]
         closed_before_the_change_was_made = last < made
         ws.append(Window(len(ws), d, last, midnight(schedule.tz, d), midnight(schedule.tz, last + timedelta(days=1)),
                          missable=d >= tracked and not cut_by_change and not closed_before_the_change_was_made))
@@ -169,7 +172,9 @@ def histories(draw, start: date, end: date) -> dict:
     if span and draw(st.booleans()):
         offsets = draw(st.lists(st.integers(1, span), min_size=1, max_size=3, unique=True))
         out["changes"] = tuple((start + timedelta(days=o), draw(INTERVALS),
-                                start + timedelta(days=o + draw(st.sampled_from([0, 0, 1, 5, 40]))))
+                                start + timedelta(days=o + draw(st.sampled_from([0, 0, 1, 5, 40]))),
+                                *draw(st.sampled_from([(), (), (start + timedelta(days=o - 1),),
+                                                       (start + timedelta(days=o + 3),)])))
                                for o in sorted(offsets))
     return out
 
