@@ -271,6 +271,21 @@ class Schedule:
         index = self._index_at(_to_utc(t, "t"))
         return None if index is None else self.window(index)
 
+    def index_on(self, day: date) -> int | None:
+        """Index of the window holding the local date ``day`` (O(log changes)); None outside the period."""
+        if day < self.start or day > self.end:
+            return None
+        first, _, k, base, _, _ = self._segments[bisect_right(self._segment_starts, day) - 1]
+        return base + (day - first).days // k
+
+    def days_of(self, index: int) -> tuple[date, date]:
+        """The first and last local date of window ``index`` (no instants built: cheap for reports)."""
+        return self._days(index)
+
+    def missable(self, index: int) -> bool:
+        """Whether window ``index`` can be missed (see "Windows" above)."""
+        return self._missable(index)
+
     # -- internals -----------------------------------------------------------------------------
     def _segment_of(self, index: int) -> tuple[date, date, int, int, date, date | None]:
         return self._segments[bisect_right(self._segment_bases, index) - 1]
@@ -308,11 +323,7 @@ class Schedule:
         Uses the local date of ``t``: an instant is in ``[midnight(first_day), midnight(last_day+1))``
         exactly when its local date is within ``first_day..last_day``.
         """
-        day = t.astimezone(self._zone).date()
-        if day < self.start or day > self.end:
-            return None
-        first, _, k, base, _, _ = self._segments[bisect_right(self._segment_starts, day) - 1]
-        return base + (day - first).days // k
+        return self.index_on(t.astimezone(self._zone).date())
 
 
 def _check_date(value: Any, name: str) -> None:

@@ -12,7 +12,10 @@ Check-ins expected vs done
       known at `as_of`;
     * *expected*: windows that are done, plus windows that are closed at `as_of` with neither a counted nor
       an excused contact (the missed ones). A window still open and not yet met is not expected yet; an
-      excused window is neither expected nor done.
+      excused window is neither expected nor done, and neither is a window that cannot be missed (opened
+      before `tracking_from`, or cut short by a cadence change): the report counts as the client's record does.
+      Windows follow the cadence history (`Schedule`), so a program change or a new interval is counted as
+      the compliance rules count it.
 
     So done <= expected, and a client who has been seen in every window has done == expected.
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.compliance import ContactKind, Schedule
@@ -65,7 +68,6 @@ def tally(schedule: Schedule, facts: Iterable[Fact], first: date, last: date, as
     if last < first:
         raise ValueError("last is before first")
     zone = ZoneInfo(schedule.tz)
-    start, interval = schedule.start, schedule.interval_days
     # Local dates only (no instants built per window): window i is closed at `as_of` exactly when its last
     # date is before the local date of `as_of` (it closes at local midnight after its last date).
     today = as_of.astimezone(zone).date()
@@ -78,16 +80,18 @@ def tally(schedule: Schedule, facts: Iterable[Fact], first: date, last: date, as
         day = f.at.astimezone(zone).date()
         if f.is_visit and first <= day <= last:
             visits += 1
-        if f.kind in (ContactKind.COUNTED, ContactKind.EXCUSED) and start <= day <= schedule.end:
-            (counted if f.kind is ContactKind.COUNTED else excused).add((day - start).days // interval)
-    lo, hi = max(first, start), min(last, schedule.end)
+        if f.kind in (ContactKind.COUNTED, ContactKind.EXCUSED):
+            index = schedule.index_on(day)
+            if index is not None:
+                (counted if f.kind is ContactKind.COUNTED else excused).add(index)
+    lo, hi = max(first, schedule.start), min(last, schedule.end)
     if hi < lo:
         return Tally(0, 0, visits)
     expected = done = 0
-    for i in range((lo - start).days // interval, (hi - start).days // interval + 1):
+    for i in range(schedule.index_on(lo), schedule.index_on(hi) + 1):  # type: ignore[arg-type]
         if i in counted:
             expected += 1
             done += 1
-        elif i not in excused and min(start + timedelta(days=(i + 1) * interval - 1), schedule.end) < today:
+        elif i not in excused and schedule.missable(i) and schedule.days_of(i)[1] < today:
             expected += 1
     return Tally(expected, done, visits)

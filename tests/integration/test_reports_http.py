@@ -81,7 +81,11 @@ def _expected_client(c: dict, records: list[dict], tz: ZoneInfo, first: date, la
                  and _t(p["inactive_at"]) <= as_of]
     windows = _windows(start, end, int(c["checkin_interval_days"]))
     met = [any(a <= local(t) <= b for t in counted) for a, b in windows]
-    exc = [any(a <= local(t) <= b for t in excused) for a, b in windows]
+    # A window that opened before Pantau tracked the client (`tracking_from`, default: the local date of
+    # registration) is never missed: like an excused one, unless a contact meets it.
+    tracking = date.fromisoformat(c["tracking_from"]) if c.get("tracking_from") else local(_t(c["created_at"]))
+    excused_w = [any(a <= local(t) <= b for t in excused) for a, b in windows]
+    exc = [e or a < tracking for e, (a, _) in zip(excused_w, windows, strict=True)]
     closed = [midnight(b + timedelta(days=1)) <= as_of for _, b in windows]
 
     expected = done = 0
@@ -113,7 +117,7 @@ def _expected_client(c: dict, records: list[dict], tz: ZoneInfo, first: date, la
             state = "unreachable"
         elif streak:
             state = "missed"
-        elif not (met[current] or exc[current]):
+        elif not (met[current] or excused_w[current]):
             state = "due"
         else:
             state = "compliant"

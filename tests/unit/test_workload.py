@@ -64,3 +64,19 @@ def test_outside_the_supervision_nothing_is_expected():
         Tally(1, 0, 0)  # only the last window (Jun 25-29) lies in the period
     with pytest.raises(ValueError):
         tally(SCHEDULE, [], date(2027, 2, 1), date(2027, 1, 1), wib(3, 1))
+
+
+def test_windows_before_tracking_began_are_neither_expected_nor_missed_unless_met():
+    """A client registered mid-supervision (tracking_from Jan 15): the report counts as the record does."""
+    tracked = Schedule(start=date(2027, 1, 1), end=date(2027, 6, 29), interval_days=7, tz="Asia/Jakarta",
+                       tracking_from=date(2027, 1, 15))
+    # Windows 0 (met by Jan 3) and 1 (nothing) opened before tracking: 0 is done, 1 is not expected.
+    assert tally(tracked, [checkin(wib(1, 3))], date(2027, 1, 1), date(2027, 1, 28), wib(1, 29, 0)) == Tally(3, 1, 0)
+
+
+def test_windows_follow_the_cadence_history():
+    """Weekly, then every 30 days from Jan 15: the windows are Jan 1-7, 8-14, then Jan 15 - Feb 13."""
+    changed = Schedule(start=date(2027, 1, 1), end=date(2027, 6, 29), interval_days=7, tz="Asia/Jakarta",
+                       changes=((date(2027, 1, 15), 30),))
+    assert tally(changed, [checkin(wib(1, 20))], date(2027, 1, 1), date(2027, 2, 13), wib(2, 14, 0)) == Tally(3, 1, 0)
+    assert tally(changed, [checkin(wib(1, 20))], date(2027, 1, 15), date(2027, 2, 13), wib(2, 14, 0)) == Tally(1, 1, 0)
