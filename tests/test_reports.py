@@ -35,8 +35,8 @@ def api(module_api):
 
 
 def register_makassar(api, start, officer: str) -> str:
-    body = client_body(officer, supervision_start=start.isoformat(),
-                       supervision_end=(start + timedelta(days=180)).isoformat())
+    body = client_body(officer, supervision_start=start.isoformat(), tracking_from=start.isoformat(),
+                       supervision_end=(start + timedelta(days=180)).isoformat())  # history on file from start
     body["address"] = {"text": "Jl. Somba Opu No. 3", "village_code": "73.71.01.1001"}
     r = api.post("/v1/clients", "kasubsi.makassar", body)
     assert r.status == 201, r
