@@ -43,7 +43,8 @@ QUEUE_WORKERS = {"escalate_unreachable": ("escalation_queue_url", "escalation_wo
 
 
 # One-off operator functions (not Lambda functions): `make invoke fn=<name> time=<RFC 3339>` runs them too.
-MIGRATIONS = {"migrate_tracking_from": ("chalicelib.services.migrations", "migrate_tracking_from")}
+MIGRATIONS = {"migrate_tracking_from": ("chalicelib.services.migrations", "migrate_tracking_from"),
+              "migrate_report_summary": ("chalicelib.services.migrations", "migrate_report_summary")}
 
 
 def invoke(fn: str, time: str) -> Any:

@@ -36,3 +36,30 @@ def test_migrate_tracking_from_is_idempotent_and_audited(api):
     again = invoke("migrate_tracking_from", datetime.now(UTC).isoformat())
     assert (again["migrated"], again["already"]) == (0, 3)
     assert api.get(f"/v1/clients/{old[0]}", "pk.andi").json == after
+
+
+def test_migrate_report_summary_gives_compacted_clients_their_report_view(api):
+    """Issue 16: a client compacted before the `report-index` existed gets its bounded view, audited, once."""
+    from chalicelib.domain import compaction
+    from chalicelib.services.clients import schedule_of
+    from infra.invoke import invoke
+
+    today = today_wib()
+    start = today - timedelta(days=150)
+    cid, plain = register(api, start), register(api, start)
+    old = at_wib(start + timedelta(days=3), 10)
+    summary = compaction.Summary(windows=20, outcomes="c" * 20, last_counted=old.astimezone(UTC)).encode()
+    ClientModel(cid).update(actions=[ClientModel.contacts_summary.set(summary), ClientModel.report_summary.remove()])
+    before = api.get("/v1/reports/compliance", "kasubsi.jaksel").json["totals"]
+
+    stats = invoke("migrate_report_summary", datetime.now(UTC).isoformat())
+    assert (stats["migrated"], stats["already"]) == (1, stats["clients"] - 1), stats
+    item = ClientModel.get(cid)
+    assert item.report_summary == compaction.report_view(schedule_of(item, "Asia/Jakarta"), summary, datetime.now(UTC))
+    assert ClientModel.get(plain).report_summary is None
+    assert [a.action for a in AuditModel.query(f"client#{cid}")][-1] == "client.migrate_report_summary"
+    after = api.get("/v1/reports/compliance", "kasubsi.jaksel").json["totals"]
+    assert after["clients_by_state"] != before["clients_by_state"]  # the 20 compacted windows now count as met
+
+    again = invoke("migrate_report_summary", datetime.now(UTC).isoformat())
+    assert (again["migrated"], again["already"]) == (0, again["clients"])

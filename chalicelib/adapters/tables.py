@@ -75,6 +75,26 @@ class ClientOfficerIndex(GlobalSecondaryIndex):
     client_id = UnicodeAttribute(range_key=True)
 
 
+# What the compliance report reads of a client (services/reports.py), and nothing that grows with its history:
+# the compacted windows as their bounded view (`report_summary`, domain/compaction.py `ReportView`), not the
+# summary; the facts of the last KEEP_DAYS. DynamoDB's 1 MB page counts only these (and the keys).
+REPORT_ATTRIBUTES = ["officer", "program", "supervision_start", "supervision_end", "checkin_interval_days",
+                     "tracking_from", "schedule", "period", "contacts", "report_summary", "progress_reports",
+                     "stage_reviews"]
+
+
+class ClientReportIndex(GlobalSecondaryIndex):
+    """The compliance report's reads: a Bapas's clients (or one PK's: `officer_key` equal), with only
+    `REPORT_ATTRIBUTES` projected."""
+
+    class Meta:
+        index_name = "report-index"
+        projection = IncludeProjection(REPORT_ATTRIBUTES)
+
+    bapas_id = UnicodeAttribute(hash_key=True)
+    officer_key = UnicodeAttribute(range_key=True)
+
+
 class ClientDueIndex(GlobalSecondaryIndex):
     """Sparse: clients whose current contact window closes at `due_at`, spread over a few shards."""
 
@@ -121,6 +141,9 @@ class ClientModel(Model):
     # The facts of windows closed more than KEEP_DAYS ago, folded into one summary (domain/compaction.py): the
     # item stays bounded however many records the client has.
     contacts_summary = UnicodeAttribute(null=True)
+    # Its bounded view for the compliance report (compaction.report_view), written with it (and by a PATCH that
+    # changes which windows can be missed); absent while there is no summary.
+    report_summary = UnicodeAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     open_escalation_id = UnicodeAttribute(null=True)
@@ -156,6 +179,7 @@ class ClientModel(Model):
     bapas_index = ClientBapasIndex()
     officer_index = ClientOfficerIndex()
     due_index = ClientDueIndex()
+    report_index = ClientReportIndex()
     retention_index = ClientRetentionIndex()
 
 

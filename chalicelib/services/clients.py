@@ -575,6 +575,11 @@ def _period_after(item: ClientModel, changes: dict[str, Any]) -> tuple[date, dat
             date.fromisoformat(changes.get("supervision_end", item.supervision_end)))
 
 
+# The stored attributes that define the check-in windows and which of them can be missed (schedule_of).
+WINDOW_FIELDS = frozenset({"supervision_start", "supervision_end", "checkin_interval_days", "tracking_from",
+                           "schedule"})
+
+
 def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], expected_version: int, tz: str,
                    now: datetime) -> None:
     """One transaction: the client's changed attributes (if still at `expected_version`) and the audit entry;
@@ -585,6 +590,10 @@ def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], exp
     shard, due_at = due_fields(item.client_id, evaluate_client(item, tz, now))
     version = int(item.version) + 1
     actions = [getattr(ClientModel, k).set(v) for k, v in changes.items()]
+    if item.contacts_summary and WINDOW_FIELDS.intersection(changes):
+        # Which compacted windows can be missed (tracking_from, the cadence's changes) shapes the report's view.
+        view = compaction.report_view(schedule_of(item, tz), item.contacts_summary, now)
+        actions.append(ClientModel.report_summary.set(view) if view else ClientModel.report_summary.remove())
     actions += [ClientModel.version.set(version), ClientModel.updated_at.set(to_rfc3339(now))]
     actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(due_at)] if shard else \
         [ClientModel.due_shard.remove(), ClientModel.due_at.remove()]

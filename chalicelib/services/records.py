@@ -309,11 +309,15 @@ def _fact_actions(client: ClientModel, tz: str, fact: str, now: datetime) -> tup
     condition that no other write changed either meanwhile (if one did, the transaction is cancelled and the
     app's retry of the same PUT finds the new item)."""
     texts = list(client.contacts or [])
-    plan = compaction.plan_fact(schedule_of(client, tz), client.contacts_summary, texts, fact, now)
+    schedule = schedule_of(client, tz)
+    plan = compaction.plan_fact(schedule, client.contacts_summary, texts, fact, now)
     if not plan.rewrites:
         return [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))], None
-    summary = ClientModel.contacts_summary
+    summary, view = ClientModel.contacts_summary, ClientModel.report_summary
     actions = [ClientModel.contacts.set(plan.contacts), summary.set(plan.summary) if plan.summary else summary.remove()]
+    # The report's bounded view of the summary, with it (tables.ClientReportIndex).
+    view_text = compaction.report_view(schedule, plan.summary, now)
+    actions.append(view.set(view_text) if view_text else view.remove())
     same = (size(ClientModel.contacts) == len(texts)) if texts else (
         ClientModel.contacts.does_not_exist() | (size(ClientModel.contacts) == 0))
     same &= (ClientModel.contacts_summary == client.contacts_summary) if client.contacts_summary else \
