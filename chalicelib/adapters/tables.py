@@ -77,9 +77,12 @@ class ClientOfficerIndex(GlobalSecondaryIndex):
 
 # What the compliance report reads of a client (services/reports.py), and nothing that grows with its history:
 # the compacted windows as their bounded view (`report_summary`, domain/compaction.py `ReportView`), not the
-# summary; the facts of the last KEEP_DAYS. DynamoDB's 1 MB page counts only these (and the keys).
+# summary; the facts of the last KEEP_DAYS; the progress reports as their view (`progress_summary`,
+# domain/progress.py `view`: one bit a due period of the current period); the stage reviews (one a stage, three
+# stages a period); the cadence history and the current period (changed by people, not by records). DynamoDB's
+# 1 MB page counts only these (and the keys).
 REPORT_ATTRIBUTES = ["officer", "program", "supervision_start", "supervision_end", "checkin_interval_days",
-                     "tracking_from", "schedule", "period", "contacts", "report_summary", "progress_reports",
+                     "tracking_from", "schedule", "period", "contacts", "report_summary", "progress_summary",
                      "stage_reviews"]
 
 
@@ -158,6 +161,9 @@ class ClientModel(Model):
     schedule = ListAttribute(of=MapAttribute, null=True)
     # Progress-report facts: "<UTC submitted_at>|<period_start>|<period_end>|<record key>" (domain/progress.py).
     progress_reports = ListAttribute(of=UnicodeAttribute, null=True)
+    # Their bounded view for the compliance report (progress.view), written with each (and by a PATCH of the
+    # period); absent while there is none.
+    progress_summary = UnicodeAttribute(null=True)
     # Stage-review facts: "<UTC recorded_at>|<stage>|<record key>" (domain/reviews.py).
     stage_reviews = ListAttribute(of=UnicodeAttribute, null=True)
     # supervision_end[:7] until the retention job anonymises the client (services/retention.py), then removed.

@@ -575,9 +575,24 @@ def _period_after(item: ClientModel, changes: dict[str, Any]) -> tuple[date, dat
             date.fromisoformat(changes.get("supervision_end", item.supervision_end)))
 
 
-# The stored attributes that define the check-in windows and which of them can be missed (schedule_of).
+# The stored attributes that define the check-in windows (and which of them can be missed: schedule_of) and the
+# current period (period_bounds): what the compliance report's views are computed with.
 WINDOW_FIELDS = frozenset({"supervision_start", "supervision_end", "checkin_interval_days", "tracking_from",
-                           "schedule"})
+                           "schedule", "period"})
+
+
+def report_view_actions(item: Any, tz: str, now: datetime) -> list[Any]:
+    """The compliance report's views of the client (`report_summary`, `progress_summary`: tables.ClientReportIndex)
+    recomputed from `item` as a write leaves it: for a write that changes `WINDOW_FIELDS` (the facts they
+    summarise are unchanged, so no condition is needed beyond the write's own)."""
+    actions = []
+    if item.contacts_summary:
+        view = compaction.report_view(schedule_of(item, tz), item.contacts_summary, now)
+        actions.append(ClientModel.report_summary.set(view) if view else ClientModel.report_summary.remove())
+    if item.progress_reports:
+        actions.append(ClientModel.progress_summary.set(progress.view(*period_bounds(item), item.progress_reports,
+                                                                      now)))
+    return actions
 
 
 def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], expected_version: int, tz: str,
@@ -590,10 +605,8 @@ def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], exp
     shard, due_at = due_fields(item.client_id, evaluate_client(item, tz, now))
     version = int(item.version) + 1
     actions = [getattr(ClientModel, k).set(v) for k, v in changes.items()]
-    if item.contacts_summary and WINDOW_FIELDS.intersection(changes):
-        # Which compacted windows can be missed (tracking_from, the cadence's changes) shapes the report's view.
-        view = compaction.report_view(schedule_of(item, tz), item.contacts_summary, now)
-        actions.append(ClientModel.report_summary.set(view) if view else ClientModel.report_summary.remove())
+    if WINDOW_FIELDS.intersection(changes):
+        actions += report_view_actions(item, tz, now)
     actions += [ClientModel.version.set(version), ClientModel.updated_at.set(to_rfc3339(now))]
     actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(due_at)] if shard else \
         [ClientModel.due_shard.remove(), ClientModel.due_at.remove()]

@@ -9,13 +9,14 @@ from datetime import date, datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import size
 
 from chalicelib.adapters.tables import BapasModel, ClientModel
 from chalicelib.auth import Principal
-from chalicelib.domain import compaction
+from chalicelib.domain import compaction, progress
 from chalicelib.domain.timeutil import parse_rfc3339
 from chalicelib.obs import logger
-from chalicelib.services.clients import client_entity, default_tracking_from, schedule_of
+from chalicelib.services.clients import client_entity, default_tracking_from, period_bounds, schedule_of
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 
 SYSTEM = "system"
@@ -59,36 +60,45 @@ def migrate_tracking_from(now: datetime) -> dict[str, Any]:
 
 
 def migrate_report_summary(now: datetime) -> dict[str, Any]:
-    """Issue 16: give every client with compacted windows (`contacts_summary`) and no `report_summary` its bounded
-    view (domain/compaction.py `report_view`), which the compliance report reads through the `report-index`
-    instead of the summary. Run once after the deployment that adds the index (until then such a client's
-    compacted windows are missing from the report). Conditional on the summary being the one read and the view
-    still absent (a record's compaction writes both meanwhile: it wins); each change audited."""
+    """Issue 16: give every client the bounded views the compliance report reads through the `report-index`:
+    `report_summary` when its old windows are compacted (`contacts_summary`; domain/compaction.py `report_view`),
+    `progress_summary` when it has progress reports (domain/progress.py `view`). Run once after the deployment
+    that adds the index (until then the report counts such a client's compacted windows and progress reports as
+    missing). Conditional on the facts being those read and the views still absent (a record written meanwhile
+    writes them itself: it wins); each change audited."""
     stats = {"bapas": 0, "clients": 0, "migrated": 0, "already": 0}
     for bapas in BapasModel.scan():
         stats["bapas"] += 1
         system = Principal(username=SYSTEM, sub=SYSTEM, role=SYSTEM, bapas_id=bapas.bapas_id)
         for item in ClientModel.bapas_index.query(bapas.bapas_id):
             stats["clients"] += 1
-            if not item.contacts_summary or item.report_summary:
-                stats["already"] += 1
-                continue
-            view = compaction.report_view(schedule_of(item, str(bapas.timezone)), item.contacts_summary, now)
-            if view is None:
+            actions, fields, condition = [], [], ClientModel.client_id.exists()
+            if item.contacts_summary and not item.report_summary:
+                view = compaction.report_view(schedule_of(item, str(bapas.timezone)), item.contacts_summary, now)
+                if view is not None:
+                    actions.append(ClientModel.report_summary.set(view))
+                    fields.append("report_summary")
+                    condition &= (ClientModel.contacts_summary == item.contacts_summary) & \
+                        ClientModel.report_summary.does_not_exist()
+            if item.progress_reports and not item.progress_summary:
+                actions.append(ClientModel.progress_summary.set(progress.view(*period_bounds(item),
+                                                                              item.progress_reports, now)))
+                fields.append("progress_summary")
+                condition &= (size(ClientModel.progress_reports) == len(item.progress_reports)) & \
+                    ClientModel.progress_summary.does_not_exist()
+            if not actions:
                 stats["already"] += 1
                 continue
             try:
                 with transaction() as tx:
-                    tx.update(ClientModel(item.client_id), actions=[ClientModel.report_summary.set(view)],
-                              condition=(ClientModel.contacts_summary == item.contacts_summary)
-                              & ClientModel.report_summary.does_not_exist())
+                    tx.update(ClientModel(item.client_id), actions=actions, condition=condition)
                     tx.save(audit_entry(system, client_entity(item.client_id), "client.migrate_report_summary", now,
-                                        ["report_summary"]))
+                                        fields))
             except TransactWriteError as exc:
                 if not condition_failed(exc):
                     raise
                 stats["already"] += 1
                 continue
             stats["migrated"] += 1
-    logger.info("report_summary migration", extra=stats)
+    logger.info("report views migration", extra=stats)
     return stats

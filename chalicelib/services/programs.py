@@ -46,6 +46,7 @@ from chalicelib.services.clients import (
     current_period,
     due_fields,
     load_client,
+    report_view_actions,
     schedule_of,
     to_api,
 )
@@ -137,6 +138,7 @@ def change_program(p: Principal, client_id: str, body: ProgramChange, now: datet
     shard, due_at = due_fields(item.client_id, result)
     version = expected + 1
     actions = [getattr(ClientModel, name).set(value) for name, value in changes.items()]
+    actions += report_view_actions(item, tz, now)  # the new cadence and period, for the compliance report
     actions += [ClientModel.version.set(version), ClientModel.updated_at.set(stamp)]
     actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(due_at)] if shard else \
         [ClientModel.due_shard.remove(), ClientModel.due_at.remove()]

@@ -255,6 +255,12 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
     if draft.kind == PROGRESS:  # its fact for the due rule (domain/progress.py)
         fact = progress.fact(to_rfc3339(draft.at), *_report_period(draft), draft.record_key)
         actions = [ClientModel.progress_reports.set((ClientModel.progress_reports | []).append([fact]))]
+        # The compliance report's bounded view of them (tables.ClientReportIndex), from the list just read: on
+        # the condition that no other report was added meanwhile (then the app's retry reads the new list).
+        facts = [*(client.progress_reports or []), fact]
+        actions.append(ClientModel.progress_summary.set(progress.view(*period_bounds(client), facts, now)))
+        same_facts = (size(ClientModel.progress_reports) == len(facts) - 1) if len(facts) > 1 else (
+            ClientModel.progress_reports.does_not_exist() | (size(ClientModel.progress_reports) == 0))
     elif draft.kind == STAGE_REVIEW:  # its fact for the due rule (domain/reviews.py)
         fact = reviews.fact(response["recorded_at"], draft.body["stage"], draft.record_key)
         actions = [ClientModel.stage_reviews.set((ClientModel.stage_reviews | []).append([fact]))]

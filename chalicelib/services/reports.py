@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.access import scoped_bapas
 from chalicelib.adapters.tables import AuditModel, ClientModel, EscalationModel, RecordModel, record_time_key
 from chalicelib.auth import Principal
-from chalicelib.domain import compaction, workload
+from chalicelib.domain import compaction, progress, workload
 from chalicelib.domain import compliance as rules
 from chalicelib.domain.clients import local_today
 from chalicelib.domain.timeutil import from_key_time, parse_rfc3339, to_rfc3339
@@ -40,7 +40,7 @@ from chalicelib.paging import Page, encode_cursor
 from chalicelib.services.clients import (
     client_entity,
     load_client,
-    progress_of,
+    period_bounds,
     reviews_of,
     schedule_of,
 )
@@ -153,7 +153,9 @@ def compliance_report(p: Principal, params: dict[str, str], now: datetime) -> di
         row.expected += t.checkins_expected
         row.done += t.checkins_done
         row.visits += t.home_visits
-        row.overdue += progress_of(item, tz, as_of).overdue
+        start, end = period_bounds(item)  # the current period's (a program change begins a new one)
+        reports = progress.view_reports(start, end, item.progress_summary)
+        row.overdue += progress.evaluate(start, end, reports, as_of, local_today(as_of, tz)).overdue
         row.overdue_reviews += reviews_of(item, tz, as_of).overdue
 
     def row_for(e: EscalationModel) -> _Row | None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain import compaction
+from chalicelib.domain import compaction, progress
 from chalicelib.domain import compliance as rules
 from chalicelib.domain.compaction import KEEP_DAYS, ReportView, Summary, compact, compactable, plan_fact, report_view
 from chalicelib.domain.workload import Fact, tally
@@ -114,3 +114,54 @@ def test_the_view_is_as_large_for_three_years_of_history_as_for_one():
             last = as_of.astimezone(UTC).date()
             assert tally(schedule, facts, last - timedelta(days=365), last, as_of) == \
                 tally(schedule, full, last - timedelta(days=365), last, as_of)
+
+
+@st.composite
+def report_histories(draw):
+    start = date(2023, 1, 1) + timedelta(days=draw(st.integers(0, 400)))
+    end = start + timedelta(days=draw(st.integers(0, 1500)))
+    periods = progress.due_periods(start, end)
+    facts = []
+    for n in range(draw(st.integers(0, 40))):
+        if draw(st.booleans()):  # the app's usual report: one due period, written around its end
+            p = periods[draw(st.integers(0, len(periods) - 1))]
+            first, last = p.period_start, p.period_end
+        else:  # anything the API accepts: a period inside the supervision
+            first = start + timedelta(days=draw(st.integers(0, (end - start).days)))
+            last = min(end, first + timedelta(days=draw(st.integers(0, 90))))
+        submitted = datetime.combine(first, time(3), UTC) + timedelta(hours=draw(st.integers(0, 24 * 500)))
+        facts.append(progress.fact(submitted.isoformat().replace("+00:00", "Z"), first, last, f"progress#{n}"))
+    written = datetime.combine(start, time(0), UTC) + timedelta(hours=draw(st.integers(0, 24 * 2000)))
+    return start, end, facts, written, draw(st.integers(0, 2**32))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(report_histories())
+def test_the_progress_view_gives_the_report_what_every_report_gives(history):
+    start, end, facts, written, seed = history
+    rng = random.Random(seed)
+    text = progress.view(start, end, facts, written)
+    mine = progress.view_reports(start, end, text)
+    everything = [progress.parse_fact(f) for f in facts]
+    for _ in range(6):  # every as_of a report made after the view can have: at most 62 days before it
+        as_of = written - timedelta(days=KEEP_DAYS) + timedelta(seconds=rng.randint(0, 700 * 86400))
+        today = as_of.astimezone(ZoneInfo("Asia/Jakarta")).date()
+        assert progress.evaluate(start, end, mine, as_of, today) == progress.evaluate(start, end, everything, as_of,
+                                                                                     today)
+
+
+def test_the_progress_view_is_as_large_for_three_years_of_reports_as_for_one():
+    """Monthly reports for one or for three years of a five-year supervision: one bit a due period either way."""
+    today = date(2026, 12, 2)
+    sizes, texts = [], []
+    for years in (1, 3):
+        start = today - timedelta(weeks=52 * years)
+        end = start + timedelta(days=5 * 365)
+        facts = [progress.fact(f"{p.period_end + timedelta(days=3)}T03:00:00Z", p.period_start, p.period_end,
+                               f"progress#{uuid.UUID(int=i)}")
+                 for i, p in enumerate(progress.due_periods(start, end)) if p.period_end + timedelta(days=3) < today]
+        text = progress.view(start, end, facts, datetime.combine(today, time(3), UTC))
+        sizes.append(len(text))
+        texts.append(text)
+        assert len(text) < 150, text  # the list itself: about 75 bytes a report
+    assert texts[0] != texts[1] and sizes[0] == sizes[1], texts
