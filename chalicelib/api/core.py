@@ -3,7 +3,10 @@
 from chalice import Blueprint
 
 from chalicelib.http import json_response, principal, route
-from chalicelib.schemas.common import HealthOut, MeOut, OpenApiDocumentOut
+from chalicelib.schemas.refs import models
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+HealthOut, MeOut, OpenApiDocumentOut = models("common", "HealthOut", "MeOut", "OpenApiDocumentOut")
 
 bp = Blueprint(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -29,9 +29,11 @@ from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import conflict, field_error, not_found
 from chalicelib.paging import Page, encode_cursor
-from chalicelib.schemas.escalations import EscalationResolve
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 from chalicelib.services.escalation import RECIPIENTS
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.escalations import EscalationResolve
 
 ESCALATION_STATES = ("open", "resolved")
 TASK_STATES = ("open", "done")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -29,10 +29,12 @@ from chalicelib.errors import (
     validation_failed,
 )
 from chalicelib.paging import Page, encode_cursor
-from chalicelib.schemas.clients import ClientCreate, ClientPatch
 from chalicelib.services import reassignment
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, condition_failed, transaction
 from chalicelib.services.results import Saved, Written
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.clients import ClientCreate, ClientPatch
 
 MAX_ITEMS_READ_PER_LIST = 2000
 

@@ -25,7 +25,7 @@ Idempotent, one transaction
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -37,7 +37,6 @@ from chalicelib.domain.clients import default_interval, local_today
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import FieldError, conflict, field_error, validation_failed
 from chalicelib.obs import logger
-from chalicelib.schemas.clients import ProgramChange
 from chalicelib.services.clients import (
     cadence_of,
     client_entity,
@@ -52,6 +51,9 @@ from chalicelib.services.clients import (
 )
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
 from chalicelib.services.results import Saved, Written
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.clients import ProgramChange
 
 CHANGED_FIELDS = ["program", "checkin_interval_days", "supervision_end", "schedule", "period", "periods"]
 

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
@@ -58,10 +58,6 @@ from chalicelib.domain.workload import Fact
 from chalicelib.errors import FieldError, Problem, conflict, field_error, unavailable, validation_failed
 from chalicelib.obs import logger
 from chalicelib.paging import Page, encode_cursor
-from chalicelib.schemas.lifecycle import StageReviewBody
-from chalicelib.schemas.photos import UploadRequest
-from chalicelib.schemas.records import CheckinBody, VisitBody
-from chalicelib.schemas.reports import ProgressReportBody
 from chalicelib.services.clients import (
     bounds_on,
     due_fields,
@@ -73,6 +69,12 @@ from chalicelib.services.clients import (
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
 from chalicelib.services.phones import inactive_update
 from chalicelib.services.results import Saved, Written
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.lifecycle import StageReviewBody
+    from chalicelib.schemas.photos import UploadRequest
+    from chalicelib.schemas.records import CheckinBody, VisitBody
+    from chalicelib.schemas.reports import ProgressReportBody
 
 CHECKIN, VISIT, PROGRESS, STAGE_REVIEW, VIOLATION = "checkin", "visit", "progress_report", "stage_review", \
     "violation"

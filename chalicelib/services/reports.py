@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -92,8 +91,14 @@ class _Row:
             "overdue_progress_reports": self.overdue,
             "overdue_stage_reviews": self.overdue_reviews,
             "escalations_resolved": len(self.resolve_days),
-            "median_days_to_resolve": round(statistics.median(self.resolve_days), 1) if self.resolve_days else None,
+            "median_days_to_resolve": round(_median(self.resolve_days), 1) if self.resolve_days else None,
         }
+
+
+def _median(values: list[float]) -> float:
+    import statistics  # (and fractions, decimal with it) on the first report only: not part of the cold import
+
+    return statistics.median(values)
 
 
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # as `Day` in the request bodies
