@@ -161,10 +161,14 @@ What makes the zip small and the import short (issue 16):
   (`phonenumberslite` instead of `phonenumbers`: the same parsing, validation and mobile/fixed-line types; on
   60,000 generated Indonesian and foreign numbers, `normalize_id_phone` and `is_mobile` gave identical results
   with phonenumbers 9.0.43 and phonenumberslite 9.0.42).
-- **Not at import**: pydantic models are declared with `defer_build` (built on first use, or before the SnapStart
-  snapshot); the phone library, EXIF reader, `requests` (JWKS fetch), village list and Powertools' batch
-  utilities (which import asyncio) load on first use; the JWKS is fetched on the first authenticated request.
-  `infra/package.py` still adds bytecode for them, and `tests/test_infra.py` checks the cold import loads none.
+- **Not at import**: pydantic and the schema modules: the routes name their request and response classes
+  (`chalicelib/schemas/refs.py` `LazyModel`), which are imported with the first request that validates a body
+  (or for the OpenAPI document), and built then (`defer_build`); PyJWT and the RS256 verifier with the first
+  token; the phone library, EXIF reader, `requests` (JWKS fetch), village list, `statistics` and Powertools'
+  batch utilities (which import asyncio) on first use; the JWKS is fetched on the first authenticated request.
+  A scheduled function or the SQS worker never loads pydantic or PyJWT at all. SnapStart's before-snapshot hook
+  imports and builds all of them (`chalicelib/snapstart.py` `FIRST_USE_MODULES`); `infra/package.py` still adds
+  bytecode for them, and `tests/test_infra.py` checks the cold import loads none.
 - With SnapStart (the API function) none of the import is met by a user: Lambda restores a snapshot taken after
   `import app` and the before-snapshot hook (`chalicelib/snapstart.py`). {tracing}
 {END}

@@ -12,14 +12,12 @@ SnapStart restore the cache's age is reset (`chalicelib/snapstart.py`). RS256 is
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
-from chalicelib import rs256
 from chalicelib.config import settings
 from chalicelib.errors import unauthorized
 
@@ -55,7 +53,10 @@ class JwksCache:
         self._lock = threading.Lock()
 
     def _fetch(self, url: str, now: float) -> None:
-        import requests  # first use only: not part of the cold import
+        import jwt  # first use only: not part of the cold import
+        import requests
+
+        from chalicelib import rs256
 
         self.fetches += 1
         try:
@@ -96,10 +97,19 @@ class JwksCache:
 
 
 JWKS = JwksCache()
-_DECODER = rs256.decoder()
+
+
+@functools.cache
+def _decoder() -> Any:
+    """PyJWT with `rs256` as its only algorithm, made on the first token (PyJWT is not part of the cold import)."""
+    from chalicelib import rs256
+
+    return rs256.decoder()
 
 
 def verify_id_token(token: str) -> Principal:
+    import jwt
+
     cfg = settings()
     try:
         header = jwt.get_unverified_header(token)
@@ -109,7 +119,7 @@ def verify_id_token(token: str) -> Principal:
         raise unauthorized("The token's algorithm is not accepted.")
     key = JWKS.key(cfg.jwks_url, header.get("kid", ""))
     try:
-        claims = _DECODER.decode(
+        claims = _decoder().decode(
             token,
             key=key,
             algorithms=["RS256"],

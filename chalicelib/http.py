@@ -17,12 +17,11 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.adapters.aws_errors import TRANSIENT_AWS_CODES, transient_cancellation
@@ -32,9 +31,13 @@ from chalicelib.context import bind_request_id
 from chalicelib.errors import PROBLEM_JSON, FieldError, Problem, bad_request, forbidden, unavailable, validation_failed
 from chalicelib.obs import logger, metrics, tracer, tracing_enabled
 from chalicelib.paging import DEFAULT_LIMIT, MAX_LIMIT
+from chalicelib.schemas.refs import resolve
 from chalicelib.services.results import Saved, Written
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic is imported with the first schema used (chalicelib/schemas/refs.py), not here
+    from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound="BaseModel")
 
 @dataclass(frozen=True)
 class RoutePolicy:
@@ -60,14 +63,22 @@ class RouteDoc:
     method: str
     summary: str
     policy: RoutePolicy
-    request: type[BaseModel] | None
-    response: Any  # a pydantic model, or None for no body
+    request_ref: Any  # a pydantic model or its `LazyModel` (chalicelib/schemas/refs.py), or None for no body
+    response_ref: Any  # the same, a `Text`, a tuple of them, or None
     status: tuple[int, ...]
     query: tuple[QueryParam, ...]
     errors: tuple[int, ...]
     tag: str
     headers: tuple[str, ...] = ()
     description: str = ""  # the docstring after its first line
+
+    @property
+    def request(self) -> type[BaseModel] | None:
+        return resolve(self.request_ref)
+
+    @property
+    def response(self) -> Any:
+        return resolve(self.response_ref)
 
 
 # (resource path, method) -> policy. A route missing here is refused by the gate.
@@ -79,7 +90,7 @@ JSON_TYPES = ["application/json", "application/merge-patch+json", "text/plain", 
 
 
 def route(bp: Blueprint, path: str, methods: Iterable[str] = ("GET",), roles: Iterable[str] = ROLES,
-          public: bool = False, *, request: type[BaseModel] | None = None, response: Any = None,
+          public: bool = False, *, request: Any = None, response: Any = None,
           status: Iterable[int] = (200,), query: Iterable[QueryParam] = (), errors: Iterable[int] = (),
           tag: str = "", headers: Iterable[str] = (), html: bool = False) -> Callable[[Callable[..., Any]],
                                                                                  Callable[..., Any]]:
@@ -290,10 +301,14 @@ def body_json(request: Any) -> Any:
 
 
 def body_model(request: Any, model: type[M]) -> M:
-    """Validate the raw body in pydantic's JSON mode (strict dates, no coercion of numbers to text)."""
+    """Validate the raw body in pydantic's JSON mode (strict dates, no coercion of numbers to text). `model` may
+    be a `LazyModel`: the schema (and pydantic) is imported here, on first use."""
     data = body_json(request)
     if not isinstance(data, dict):
         raise validation_failed([FieldError("body", "must be a JSON object")])
+    model = resolve(model)
+    from pydantic import ValidationError
+
     try:
         return model.model_validate_json(request.raw_body)
     except ValidationError as exc:

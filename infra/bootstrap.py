@@ -47,6 +47,27 @@ def create_tables() -> None:
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
             if model._ttl_attribute() is not None:  # as the template's TimeToLiveSpecification
                 model.update_ttl(ignore_update_ttl_errors=False)
+        else:
+            add_missing_indexes(model)
+
+
+def add_missing_indexes(model: Any) -> list[str]:
+    """A table kept from an earlier run (a local stack's state) gets the global secondary indexes the code has
+    gained since, as a deployment adds them (e.g. the clients' `report-index`). Returns the names added."""
+    dynamodb = client("dynamodb")
+    table = model.Meta.table_name
+    have = {i["IndexName"] for i in dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()  # PynamoDB's, in the API's own shape
+    added = []
+    for index in schema.get("global_secondary_indexes", []):
+        if index["index_name"] in have:
+            continue
+        dynamodb.update_table(TableName=table, AttributeDefinitions=index["attribute_definitions"],
+                              GlobalSecondaryIndexUpdates=[{"Create": {
+                                  "IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                                  "Projection": index["projection"]}}])
+        added.append(index["index_name"])
+    return added
 
 
 def create_bucket(region: str) -> str:

@@ -74,7 +74,8 @@ SPEC: dict[str, list[Grant]] = {
         # clients' summaries (services/transfers.py).
         _g("ClientBatchReads", ["dynamodb:BatchGetItem"], TABLE % "clients"),
         _g("ClientLists", ["dynamodb:Query"], INDEX % ("clients", "bapas-index"),
-           INDEX % ("clients", "officer-index"), INDEX % ("clients", "bapas-name-index")),
+           INDEX % ("clients", "officer-index"), INDEX % ("clients", "report-index"),
+           INDEX % ("clients", "bapas-name-index")),
         _g("Records", ["dynamodb:GetItem", "dynamodb:PutItem"], TABLE % "records"),
         _g("RecordLists", ["dynamodb:Query"], INDEX % ("records", "kind-time-index"),
            INDEX % ("records", "time-index")),

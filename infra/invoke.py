@@ -43,7 +43,8 @@ QUEUE_WORKERS = {"escalate_unreachable": ("escalation_queue_url", "escalation_wo
 
 
 # One-off operator functions (not Lambda functions): `make invoke fn=<name> time=<RFC 3339>` runs them too.
-MIGRATIONS = {name: ("chalicelib.services.migrations", name) for name in ("migrate_tracking_from", "migrate_name_key")}
+MIGRATIONS = {name: ("chalicelib.services.migrations", name)
+              for name in ("migrate_tracking_from", "migrate_report_summary", "migrate_name_key")}
 
 
 def invoke(fn: str, time: str) -> Any:

@@ -99,6 +99,29 @@ class ClientNameIndex(GlobalSecondaryIndex):
     name_key = UnicodeAttribute(range_key=True)
 
 
+# What the compliance report reads of a client (services/reports.py), and nothing that grows with its history:
+# the compacted windows as their bounded view (`report_summary`, domain/compaction.py `ReportView`), not the
+# summary; the facts of the last KEEP_DAYS; the progress reports as their view (`progress_summary`,
+# domain/progress.py `view`: one bit a due period of the current period); the stage reviews (one a stage, three
+# stages a period); the cadence history and the current period (changed by people, not by records). DynamoDB's
+# 1 MB page counts only these (and the keys).
+REPORT_ATTRIBUTES = ["officer", "program", "supervision_start", "supervision_end", "checkin_interval_days",
+                     "tracking_from", "schedule", "period", "contacts", "report_summary", "progress_summary",
+                     "stage_reviews"]
+
+
+class ClientReportIndex(GlobalSecondaryIndex):
+    """The compliance report's reads: a Bapas's clients (or one PK's: `officer_key` equal), with only
+    `REPORT_ATTRIBUTES` projected."""
+
+    class Meta:
+        index_name = "report-index"
+        projection = IncludeProjection(REPORT_ATTRIBUTES)
+
+    bapas_id = UnicodeAttribute(hash_key=True)
+    officer_key = UnicodeAttribute(range_key=True)
+
+
 class ClientDueIndex(GlobalSecondaryIndex):
     """Sparse: clients whose current contact window closes at `due_at`, spread over a few shards."""
 
@@ -145,6 +168,9 @@ class ClientModel(Model):
     # The facts of windows closed more than KEEP_DAYS ago, folded into one summary (domain/compaction.py): the
     # item stays bounded however many records the client has.
     contacts_summary = UnicodeAttribute(null=True)
+    # Its bounded view for the compliance report (compaction.report_view), written with it (and by a PATCH that
+    # changes which windows can be missed); absent while there is no summary.
+    report_summary = UnicodeAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     open_escalation_id = UnicodeAttribute(null=True)
@@ -159,6 +185,9 @@ class ClientModel(Model):
     schedule = ListAttribute(of=MapAttribute, null=True)
     # Progress-report facts: "<UTC submitted_at>|<period_start>|<period_end>|<record key>" (domain/progress.py).
     progress_reports = ListAttribute(of=UnicodeAttribute, null=True)
+    # Their bounded view for the compliance report (progress.view), written with each (and by a PATCH of the
+    # period); absent while there is none.
+    progress_summary = UnicodeAttribute(null=True)
     # Stage-review facts: "<UTC recorded_at>|<stage>|<record key>" (domain/reviews.py).
     stage_reviews = ListAttribute(of=UnicodeAttribute, null=True)
     # supervision_end[:7] until the retention job anonymises the client (services/retention.py), then removed.
@@ -183,6 +212,7 @@ class ClientModel(Model):
     name_index = ClientNameIndex()
     officer_index = ClientOfficerIndex()
     due_index = ClientDueIndex()
+    report_index = ClientReportIndex()
     retention_index = ClientRetentionIndex()
 
 

@@ -18,9 +18,14 @@ from chalicelib.http import (
     saved_response,
 )
 from chalicelib.paging import page_params
-from chalicelib.schemas.clients import ClientCreate, ClientList, ClientOut, ClientPatch, ProgramChange
-from chalicelib.schemas.villages import AreaContacts, AreaContactsOut, VillageContacts, VillageContactsOut
+from chalicelib.schemas.refs import models
 from chalicelib.services import clients, programs, villages
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+ClientCreate, ClientList, ClientOut, ClientPatch, ProgramChange = models(
+    "clients", "ClientCreate", "ClientList", "ClientOut", "ClientPatch", "ProgramChange")
+AreaContacts, AreaContactsOut, VillageContacts, VillageContactsOut = models(
+    "villages", "AreaContacts", "AreaContactsOut", "VillageContacts", "VillageContactsOut")
 
 bp = Blueprint(__name__)
 

@@ -3,8 +3,11 @@
 from chalice import Blueprint
 
 from chalicelib.http import json_response, principal, route
-from chalicelib.schemas.common import HealthOut, MeOut, OpenApiDocumentOut, ProfileOut
-from chalicelib.services import names
+from chalicelib.schemas.refs import models
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+HealthOut, MeOut, OpenApiDocumentOut, ProfileOut = models("common", "HealthOut", "MeOut", "OpenApiDocumentOut",
+                                                     "ProfileOut")
 
 bp = Blueprint(__name__)
 
@@ -28,6 +31,8 @@ def profile():
     One Cognito AdminGetUser (cached per process) and one GetItem of the Bapas (cached); `/v1/me` stays free of
     both for the app's cold start.
     """
+    from chalicelib.services import names  # the directory (Cognito) only for this route, not at cold import
+
     return json_response(names.me(principal()))
 
 

@@ -19,8 +19,12 @@ from chalicelib.http import (
     route,
 )
 from chalicelib.paging import page_params
-from chalicelib.schemas.escalations import EscalationList, EscalationOut, EscalationResolve, TaskList
+from chalicelib.schemas.refs import models
 from chalicelib.services import casework, escalation
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+(EscalationList, EscalationOut, EscalationResolve, TaskList) = models(
+    "escalations", "EscalationList", "EscalationOut", "EscalationResolve", "TaskList")
 
 bp = Blueprint(__name__)
 

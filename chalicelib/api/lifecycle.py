@@ -18,8 +18,12 @@ from chalicelib.http import (
     route,
 )
 from chalicelib.paging import page_params
-from chalicelib.schemas.common import Text
-from chalicelib.schemas.lifecycle import (
+from chalicelib.schemas.refs import Text, models
+from chalicelib.services import records, transfers, violations
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+
+(
     StageReviewBody,
     StageReviewList,
     StageReviewOut,
@@ -32,8 +36,21 @@ from chalicelib.schemas.lifecycle import (
     ViolationList,
     ViolationOut,
     ViolationPatch,
+) = models(
+    "lifecycle",
+    "StageReviewBody",
+    "StageReviewList",
+    "StageReviewOut",
+    "TransferAccept",
+    "TransferDecline",
+    "TransferList",
+    "TransferOut",
+    "TransferRequest",
+    "ViolationBody",
+    "ViolationList",
+    "ViolationOut",
+    "ViolationPatch",
 )
-from chalicelib.services import records, transfers, violations
 
 bp = Blueprint(__name__)
 

@@ -10,9 +10,13 @@ from chalice import Blueprint
 from chalicelib.domain.timeutil import now_utc, parse_rfc3339
 from chalicelib.http import PAGING, body_model, json_response, principal, query_params, route
 from chalicelib.paging import page_params
-from chalicelib.schemas.clients import ClientOut
-from chalicelib.schemas.messages import MessageList, PhoneConfirm, PhoneVerify, VerificationSentOut
+from chalicelib.schemas.refs import models
 from chalicelib.services import delivery, messages, reminders, verification
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+(ClientOut,) = models("clients", "ClientOut")
+(MessageList, PhoneConfirm, PhoneVerify, VerificationSentOut) = models(
+    "messages", "MessageList", "PhoneConfirm", "PhoneVerify", "VerificationSentOut")
 
 bp = Blueprint(__name__)
 

@@ -4,8 +4,11 @@ from chalice import Blueprint
 
 from chalicelib.domain.timeutil import now_utc
 from chalicelib.http import json_response, principal, route
-from chalicelib.schemas.photos import PhotoUrlOut
+from chalicelib.schemas.refs import models
 from chalicelib.services import photos
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+(PhotoUrlOut,) = models("photos", "PhotoUrlOut")
 
 bp = Blueprint(__name__)
 

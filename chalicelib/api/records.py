@@ -13,10 +13,14 @@ from chalicelib.http import (
     saved_response,
 )
 from chalicelib.paging import page_params
-from chalicelib.schemas.photos import UploadRequest, UploadsOut
-from chalicelib.schemas.records import CheckinBody, CheckinList, CheckinOut, VisitBody, VisitList, VisitOut
+from chalicelib.schemas.refs import models
 from chalicelib.services import records
 from chalicelib.services.results import Saved
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+UploadRequest, UploadsOut = models("photos", "UploadRequest", "UploadsOut")
+(CheckinBody, CheckinList, CheckinOut, VisitBody, VisitList, VisitOut) = models(
+    "records", "CheckinBody", "CheckinList", "CheckinOut", "VisitBody", "VisitList", "VisitOut")
 
 bp = Blueprint(__name__)
 

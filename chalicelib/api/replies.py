@@ -7,9 +7,11 @@ from chalice import Blueprint, Response
 from chalicelib.config import settings
 from chalicelib.domain.timeutil import now_utc
 from chalicelib.http import route
-from chalicelib.schemas.common import Text
-from chalicelib.schemas.escalations import ReplyForm
+from chalicelib.schemas.refs import Text, models
 from chalicelib.services import replies
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+(ReplyForm,) = models("escalations", "ReplyForm")
 
 bp = Blueprint(__name__)
 

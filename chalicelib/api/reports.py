@@ -20,16 +20,27 @@ from chalicelib.http import (
     route,
 )
 from chalicelib.paging import page_params
-from chalicelib.schemas.common import Text
-from chalicelib.schemas.reports import (
+from chalicelib.schemas.refs import Text, models
+from chalicelib.services import records, reports
+
+# Schema classes by name: imported on first use (chalicelib/schemas/refs.py).
+
+(
     ComplianceReportOut,
     ConfigOut,
     ProgressReportBody,
     ProgressReportList,
     ProgressReportOut,
     TimelineOut,
+) = models(
+    "reports",
+    "ComplianceReportOut",
+    "ConfigOut",
+    "ProgressReportBody",
+    "ProgressReportList",
+    "ProgressReportOut",
+    "TimelineOut",
 )
-from chalicelib.services import records, reports
 
 bp = Blueprint(__name__)
 

@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from chalicelib.domain.compliance import ContactKind, Schedule
+from chalicelib.domain.compliance import UNREACHABLE_AFTER, ContactKind, Schedule
 from chalicelib.domain.timeutil import parse_rfc3339, to_rfc3339
 from chalicelib.domain.workload import Fact
 
@@ -49,6 +49,7 @@ KEEP_DAYS = 62  # facts of windows closed longer ago than this are summarised (a
 # this can never be counted again, so the summary forgets them (it stops growing after ~14 months).
 VISIT_REACH_DAYS = 366 + KEEP_DAYS + 1
 COUNTED, EXCUSED, NEITHER = "c", "e", "-"
+PAD = "_"  # after the last compacted window in a `ReportView`'s outcomes (fixed width)
 _RUN = re.compile(r"([ce-])(\d+)")
 SUMMARY_KEY = "compacted"  # the record key of the representative facts
 
@@ -259,3 +260,94 @@ def plan_fact(schedule: Schedule, summary_text: str | None, texts: list[str], ne
     oldest = now.astimezone(schedule._zone).date() - timedelta(days=VISIT_REACH_DAYS)
     summary = replace(summary, visits=tuple((d, n) for d, n in summary.visits if d >= oldest))
     return Plan(append=None, contacts=rest, summary=summary.encode())
+
+
+# ----- the compliance report's bounded view ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReportView:
+    """What the compliance report reads of a client's compacted windows (`report_summary` on the item, projected
+    into the clients table's `report-index`): of a :class:`Summary`, only what a report can still ask, in a form
+    whose size does not depend on how long the client has been supervised.
+
+    A report's range ends at most `KEEP_DAYS` before the day it is made and covers at most 366 days, so no report
+    made after the view was written (on day D) looks at a window before `first`, the window of
+    `D - VISIT_REACH_DAYS`.
+    Of the windows before it the report's state only needs the missed streak they leave (`streak`, capped at
+    `compliance.UNREACHABLE_AFTER`: beyond it the state is `unreachable` until a counted contact). Kept: the outcome
+    of each compacted window from `first` on (one character each: at most `VISIT_REACH_DAYS / interval`), the
+    latest counted instant, the latest `inactive` instant later than it (only whether one exists changes the
+    state), and the visit days of the summary (already limited to the last `VISIT_REACH_DAYS`). Window numbers and
+    the outcomes are written with a fixed width, so a client supervised for three years has a view exactly as large
+    as one supervised for one year with the same last `VISIT_REACH_DAYS` (`tests/unit/test_report_view.py`):
+    what the view holds depends on the last 14 months only.
+
+    Exactness: for every report made after the view was written (`as_of` in or after window `first`), `state` of
+    `compliance.evaluate(..., from_window=first, streak_before=streak)` and `workload.tally` over the view's facts
+    plus the remaining ones equal those over the full history's (`tests/unit/test_report_view.py`).
+    """
+
+    first: int = 0
+    streak: int = 0
+    outcomes: str = ""  # windows first .. first + len - 1
+    last_counted: datetime | None = None
+    inactive: datetime | None = None
+    visits: tuple[tuple[date, int], ...] = ()
+
+    WIDTH = 6  # digits of a window number: a million windows, 2,700 years of daily check-ins
+
+    def encode(self) -> str:
+        data: dict[str, object] = {"f": f"{self.first:0{self.WIDTH}d}", "s": self.streak, "o": self.outcomes}
+        if self.last_counted is not None:
+            data["l"] = _text(self.last_counted)
+        if self.inactive is not None:
+            data["i"] = _text(self.inactive)
+        if self.visits:
+            data["v"] = _days_text(self.visits)
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str | None) -> ReportView:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(first=int(data["f"]), streak=int(data["s"]), outcomes=data["o"].rstrip(PAD),
+                   last_counted=_utc(data["l"]) if data.get("l") else None,
+                   inactive=_utc(data["i"]) if data.get("i") else None, visits=_days_parse(data.get("v", "")))
+
+    def facts(self, schedule: Schedule) -> list[Fact]:
+        """Representative facts of the compacted windows from `first` on (as `Summary.facts`)."""
+        summary = Summary(windows=self.first + len(self.outcomes), outcomes=NEITHER * self.first + self.outcomes,
+                          last_counted=self.last_counted, inactive=(self.inactive,) if self.inactive else (),
+                          visits=self.visits)
+        return summary.facts(schedule)
+
+
+def report_view(schedule: Schedule, summary_text: str | None, now: datetime) -> str | None:
+    """The `report_summary` of a client whose `contacts_summary` is `summary_text`, written at `now` (with it)."""
+    summary = Summary.decode(summary_text)
+    if not summary.windows and summary.last_counted is None and not summary.visits:
+        return None
+    reach = now.astimezone(schedule._zone).date() - timedelta(days=VISIT_REACH_DAYS)
+    if reach < schedule.start:
+        first = 0
+    elif reach > schedule.end:
+        first = summary.windows
+    else:
+        first = min(summary.windows, schedule._index_at(schedule._midnight(reach)) or 0)
+    streak = 0
+    for i in range(first):
+        outcome = summary.outcomes[i]
+        if outcome == COUNTED:
+            streak = 0
+        elif outcome != EXCUSED and schedule._missable(i):
+            streak = min(streak + 1, UNREACHABLE_AFTER)
+    # Written with a fixed width: padded to the most windows the reach can hold ("_" after the last compacted
+    # one), so a client supervised for less than the reach has a view as large as one supervised for years.
+    shortest = min(segment[2] for segment in schedule._segments)
+    outcomes = summary.outcomes[first:]
+    outcomes += PAD * (VISIT_REACH_DAYS // shortest + 2 - len(outcomes))
+    return ReportView(first=first, streak=streak, outcomes=outcomes,
+                      last_counted=summary.last_counted,
+                      inactive=max(summary.inactive) if summary.inactive else None,
+                      visits=summary.visits).encode()

@@ -371,10 +371,15 @@ NUMBER_INACTIVE = "number_inactive"
 
 
 def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime,
-             grace: timedelta = DEFAULT_GRACE) -> Compliance:
+             grace: timedelta = DEFAULT_GRACE, *, from_window: int = 0, streak_before: int = 0) -> Compliance:
     """The client's compliance at ``as_of`` (aware; naive is a ValueError). O(windows + contacts).
 
     ``grace`` (>= 0) is how long an unreachable episode lasts before it is escalated.
+
+    ``from_window``/``streak_before`` (the compliance report's bounded view, `compaction.ReportView`): windows
+    before ``from_window`` are not looked at; the missed streak they leave is ``streak_before`` (capped at
+    ``UNREACHABLE_AFTER``). Then ``state`` is exact (for an ``as_of`` in or after window ``from_window``), while
+    ``missed_windows``, ``consecutive_missed`` beyond the cap and the episode's start are not.
     """
     as_of = _to_utc(as_of, "as_of")
     if not isinstance(grace, timedelta) or grace < timedelta(0):
@@ -429,9 +434,10 @@ def evaluate(schedule: Schedule, contacts: Iterable[Contact], as_of: datetime,
         assert current is not None
 
     missed_total = 0
-    streak = 0
-    third_missed: int | None = None  # the 3rd missed window of the current streak
-    for i in range(current):
+    streak = min(streak_before, UNREACHABLE_AFTER)
+    # the 3rd missed window of the current streak (one before `from_window` stands for a streak carried in)
+    third_missed: int | None = max(from_window - 1, 0) if streak >= UNREACHABLE_AFTER else None
+    for i in range(from_window, current):
         if counted[i]:
             streak = 0
             third_missed = None

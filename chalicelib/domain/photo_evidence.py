@@ -26,12 +26,14 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain.geo import haversine_m, require_finite
 from chalicelib.domain.timeutil import to_rfc3339
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 __all__ = [
     "EXIF_PREFIX_BYTES",
@@ -183,6 +185,8 @@ def _offset_tz(offset: str) -> timezone:
 
 def _component(value: Any) -> Fraction | None:
     """One degrees/minutes/seconds component as an exact non-negative number."""
+    from fractions import Fraction  # with the first photo (exifread loads it anyway): not part of the cold import
+
     if isinstance(value, tuple) and len(value) == 1:  # FLOAT/DOUBLE fields
         value = value[0]
     if isinstance(value, bool):
@@ -209,6 +213,8 @@ def _parse_coordinate(value_tag: Any, ref_tag: Any, positive: str, negative: str
     values = value_tag.values
     if not isinstance(values, list) or not 1 <= len(values) <= 3:
         return None
+    from fractions import Fraction
+
     degrees = Fraction(0)
     for index, value in enumerate(values):  # degrees, minutes, seconds
         part = _component(value)

@@ -49,7 +49,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from chalicelib.domain import workdays
@@ -196,3 +196,51 @@ def parse_fact(text: str) -> Report:
     submitted, first, last, _ = text.split("|", 3)
     at = datetime.fromisoformat(submitted.replace("Z", "+00:00"))
     return Report(date.fromisoformat(first), date.fromisoformat(last), at)
+
+
+# ----- the compliance report's bounded view ----------------------------------------------------------------
+
+SETTLED_DAYS = 63  # a report ends at most 62 days before it is made (compaction.KEEP_DAYS; services/reports.py)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def view(start: date, end: date, facts: Iterable[str], now: datetime) -> str:
+    """What the compliance report reads of a client's progress reports (`progress_summary`, written with every
+    report, projected into the `report-index`): which due periods are met by reports submitted more than
+    `SETTLED_DAYS` before `now` (every report made after `now` knows them: its `as_of` is at most 62 days back),
+    one bit a due period, as hex, in order: its size is fixed by the supervision period, never by the number of
+    reports; then the reports submitted since, as they are (a month's worth, usually one).
+
+    `"<hex bits>;<UTC submitted>|<period_start>|<period_end>;..."`. `evaluate` of `view_reports` gives what it
+    gives of every report, for every `as_of` after `now - SETTLED_DAYS` (tests/unit/test_report_view.py)."""
+    cutoff = now - timedelta(days=SETTLED_DAYS)
+    reports = [parse_fact(f) for f in facts]
+    settled = _union(sorted((r.period_start, r.period_end) for r in reports if r.submitted_at <= cutoff))
+    periods = _due_periods(start, end)
+    bits = 0
+    j = 0
+    for i, period in enumerate(periods):
+        while j < len(settled) and settled[j][1] < period.period_start:
+            j += 1
+        if j < len(settled) and settled[j][0] <= period.period_end:
+            bits |= 1 << i
+    width = (len(periods) + 3) // 4
+    recent = sorted(f"{r.submitted_at.astimezone(UTC).isoformat().replace('+00:00', 'Z')}|{r.period_start}|"
+                    f"{r.period_end}" for r in reports if r.submitted_at > cutoff)
+    return ";".join([f"{bits:0{width}x}" if width else "", *recent])
+
+
+def view_reports(start: date, end: date, text: str | None) -> list[Report]:
+    """Reports standing for a view: one per settled met period (covering exactly it, submitted at the epoch), and
+    the recent ones."""
+    if not text:
+        return []
+    head, *recent = text.split(";")
+    bits = int(head, 16) if head else 0
+    out = [Report(p.period_start, p.period_end, _EPOCH) for i, p in enumerate(_due_periods(start, end))
+           if bits >> i & 1]
+    for r in recent:
+        submitted, first, last = r.split("|")
+        out.append(Report(date.fromisoformat(first), date.fromisoformat(last),
+                          datetime.fromisoformat(submitted.replace("Z", "+00:00"))))
+    return out

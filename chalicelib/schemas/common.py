@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.schemas.base import Out
+from chalicelib.schemas.refs import Text  # noqa: F401  (re-exported: routes and the OpenAPI generator use it)
 
 
 class FieldErrorOut(Out):
@@ -43,18 +44,6 @@ class ProfileOut(MeOut):
 
 class HealthOut(Out):
     status: Literal["ok"]
-
-
-class Text(BaseModel):
-    """A response body that is not JSON (HTML, CSV): its media type, documented as a string.
-
-    A route's `response=` is a pydantic model, a `Text`, or a tuple of them (one per media type it can answer).
-    """
-
-    model_config = ConfigDict(frozen=True)
-    media_type: str
-    description: str = ""
-
 
 class OpenApiDocumentOut(BaseModel):
     """An OpenAPI 3.1 document (this one): only its top-level shape is described here."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -30,11 +30,13 @@ from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import conflict, field_error, not_found
 from chalicelib.paging import Page, encode_cursor
-from chalicelib.schemas.escalations import EscalationResolve
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 from chalicelib.services.escalation import RECIPIENTS
 from chalicelib.services.names import officer_name
 from chalicelib.services.replies import responses_to_api
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.escalations import EscalationResolve
 
 ESCALATION_STATES = ("open", "resolved")
 TASK_STATES = ("open", "done")

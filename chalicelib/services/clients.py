@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -30,10 +30,12 @@ from chalicelib.errors import (
     validation_failed,
 )
 from chalicelib.paging import Page, encode_cursor
-from chalicelib.schemas.clients import ClientCreate, ClientPatch
 from chalicelib.services import reassignment
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, condition_failed, transaction
 from chalicelib.services.results import Saved, Written
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.clients import ClientCreate, ClientPatch
 
 MAX_ITEMS_READ_PER_LIST = 2000
 
@@ -579,6 +581,26 @@ def _period_after(item: ClientModel, changes: dict[str, Any]) -> tuple[date, dat
             date.fromisoformat(changes.get("supervision_end", item.supervision_end)))
 
 
+# The stored attributes that define the check-in windows (and which of them can be missed: schedule_of) and the
+# current period (period_bounds): what the compliance report's views are computed with.
+WINDOW_FIELDS = frozenset({"supervision_start", "supervision_end", "checkin_interval_days", "tracking_from",
+                           "schedule", "period"})
+
+
+def report_view_actions(item: Any, tz: str, now: datetime) -> list[Any]:
+    """The compliance report's views of the client (`report_summary`, `progress_summary`: tables.ClientReportIndex)
+    recomputed from `item` as a write leaves it: for a write that changes `WINDOW_FIELDS` (the facts they
+    summarise are unchanged, so no condition is needed beyond the write's own)."""
+    actions = []
+    if item.contacts_summary:
+        view = compaction.report_view(schedule_of(item, tz), item.contacts_summary, now)
+        actions.append(ClientModel.report_summary.set(view) if view else ClientModel.report_summary.remove())
+    if item.progress_reports:
+        actions.append(ClientModel.progress_summary.set(progress.view(*period_bounds(item), item.progress_reports,
+                                                                      now)))
+    return actions
+
+
 def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], expected_version: int, tz: str,
                    now: datetime) -> None:
     """One transaction: the client's changed attributes (if still at `expected_version`) and the audit entry;
@@ -589,6 +611,8 @@ def _write_changes(p: Principal, item: ClientModel, changes: dict[str, Any], exp
     shard, due_at = due_fields(item.client_id, evaluate_client(item, tz, now))
     version = int(item.version) + 1
     actions = [getattr(ClientModel, k).set(v) for k, v in changes.items()]
+    if WINDOW_FIELDS.intersection(changes):
+        actions += report_view_actions(item, tz, now)
     actions += [ClientModel.version.set(version), ClientModel.updated_at.set(to_rfc3339(now))]
     actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(due_at)] if shard else \
         [ClientModel.due_shard.remove(), ClientModel.due_at.remove()]

@@ -1,5 +1,5 @@
-"""One-off data migrations, run by an operator (`make invoke fn=migrate_tracking_from time=...` or
-`fn=migrate_name_key` locally; see
+"""One-off data migrations, run by an operator (`make invoke fn=migrate_tracking_from time=...`,
+`make invoke fn=migrate_report_summary`, `make invoke fn=migrate_name_key` locally; see
 docs/operations.md for AWS). Each is idempotent: a second run changes nothing, and every change is audited.
 """
 
@@ -9,13 +9,15 @@ from datetime import date, datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import size
 
 from chalicelib.adapters.tables import BapasModel, ClientModel
 from chalicelib.auth import Principal
+from chalicelib.domain import compaction, progress
 from chalicelib.domain.names import name_key
 from chalicelib.domain.timeutil import parse_rfc3339
 from chalicelib.obs import logger
-from chalicelib.services.clients import client_entity, default_tracking_from
+from chalicelib.services.clients import client_entity, default_tracking_from, period_bounds, schedule_of
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 
 SYSTEM = "system"
@@ -55,6 +57,51 @@ def migrate_tracking_from(now: datetime) -> dict[str, Any]:
                 continue
             stats["migrated"] += 1
     logger.info("tracking_from migration", extra=stats)
+    return stats
+
+
+def migrate_report_summary(now: datetime) -> dict[str, Any]:
+    """Issue 16: give every client the bounded views the compliance report reads through the `report-index`:
+    `report_summary` when its old windows are compacted (`contacts_summary`; domain/compaction.py `report_view`),
+    `progress_summary` when it has progress reports (domain/progress.py `view`). Run once after the deployment
+    that adds the index (until then the report counts such a client's compacted windows and progress reports as
+    missing). Conditional on the facts being those read and the views still absent (a record written meanwhile
+    writes them itself: it wins); each change audited."""
+    stats = {"bapas": 0, "clients": 0, "migrated": 0, "already": 0}
+    for bapas in BapasModel.scan():
+        stats["bapas"] += 1
+        system = Principal(username=SYSTEM, sub=SYSTEM, role=SYSTEM, bapas_id=bapas.bapas_id)
+        for item in ClientModel.bapas_index.query(bapas.bapas_id):
+            stats["clients"] += 1
+            actions, fields, condition = [], [], ClientModel.client_id.exists()
+            if item.contacts_summary and not item.report_summary:
+                view = compaction.report_view(schedule_of(item, str(bapas.timezone)), item.contacts_summary, now)
+                if view is not None:
+                    actions.append(ClientModel.report_summary.set(view))
+                    fields.append("report_summary")
+                    condition &= (ClientModel.contacts_summary == item.contacts_summary) & \
+                        ClientModel.report_summary.does_not_exist()
+            if item.progress_reports and not item.progress_summary:
+                actions.append(ClientModel.progress_summary.set(progress.view(*period_bounds(item),
+                                                                              item.progress_reports, now)))
+                fields.append("progress_summary")
+                condition &= (size(ClientModel.progress_reports) == len(item.progress_reports)) & \
+                    ClientModel.progress_summary.does_not_exist()
+            if not actions:
+                stats["already"] += 1
+                continue
+            try:
+                with transaction() as tx:
+                    tx.update(ClientModel(item.client_id), actions=actions, condition=condition)
+                    tx.save(audit_entry(system, client_entity(item.client_id), "client.migrate_report_summary", now,
+                                        fields))
+            except TransactWriteError as exc:
+                if not condition_failed(exc):
+                    raise
+                stats["already"] += 1
+                continue
+            stats["migrated"] += 1
+    logger.info("report views migration", extra=stats)
     return stats
 
 

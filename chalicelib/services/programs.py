@@ -25,7 +25,7 @@ Idempotent, one transaction
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -37,7 +37,6 @@ from chalicelib.domain.clients import default_interval, local_today
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import FieldError, conflict, field_error, validation_failed
 from chalicelib.obs import logger
-from chalicelib.schemas.clients import ProgramChange
 from chalicelib.services.clients import (
     cadence_of,
     client_entity,
@@ -46,11 +45,15 @@ from chalicelib.services.clients import (
     current_period,
     due_fields,
     load_client,
+    report_view_actions,
     schedule_of,
     to_api,
 )
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
 from chalicelib.services.results import Saved, Written
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.clients import ProgramChange
 
 CHANGED_FIELDS = ["program", "checkin_interval_days", "supervision_end", "schedule", "period", "periods"]
 
@@ -137,6 +140,7 @@ def change_program(p: Principal, client_id: str, body: ProgramChange, now: datet
     shard, due_at = due_fields(item.client_id, result)
     version = expected + 1
     actions = [getattr(ClientModel, name).set(value) for name, value in changes.items()]
+    actions += report_view_actions(item, tz, now)  # the new cadence and period, for the compliance report
     actions += [ClientModel.version.set(version), ClientModel.updated_at.set(stamp)]
     actions += [ClientModel.due_shard.set(shard), ClientModel.due_at.set(due_at)] if shard else \
         [ClientModel.due_shard.remove(), ClientModel.due_at.remove()]

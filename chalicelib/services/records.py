@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
@@ -60,10 +60,6 @@ from chalicelib.domain.workload import Fact
 from chalicelib.errors import FieldError, Problem, conflict, field_error, unavailable, validation_failed
 from chalicelib.obs import logger
 from chalicelib.paging import Page, encode_cursor
-from chalicelib.schemas.lifecycle import StageReviewBody
-from chalicelib.schemas.photos import UploadRequest
-from chalicelib.schemas.records import CheckinBody, VisitBody
-from chalicelib.schemas.reports import ProgressReportBody
 from chalicelib.services.clients import (
     bounds_on,
     due_fields,
@@ -75,6 +71,12 @@ from chalicelib.services.clients import (
 from chalicelib.services.common import BAPAS, audit_entry, canonical_hash, transaction
 from chalicelib.services.phones import inactive_update
 from chalicelib.services.results import Saved, Written
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.lifecycle import StageReviewBody
+    from chalicelib.schemas.photos import UploadRequest
+    from chalicelib.schemas.records import CheckinBody, VisitBody
+    from chalicelib.schemas.reports import ProgressReportBody
 
 CHECKIN, VISIT, PROGRESS, STAGE_REVIEW, VIOLATION = "checkin", "visit", "progress_report", "stage_review", \
     "violation"
@@ -257,6 +259,12 @@ def _put(p: Principal, client_id: str, draft: _Draft, now: datetime, enrich: Enr
     if draft.kind == PROGRESS:  # its fact for the due rule (domain/progress.py)
         fact = progress.fact(to_rfc3339(draft.at), *_report_period(draft), draft.record_key)
         actions = [ClientModel.progress_reports.set((ClientModel.progress_reports | []).append([fact]))]
+        # The compliance report's bounded view of them (tables.ClientReportIndex), from the list just read: on
+        # the condition that no other report was added meanwhile (then the app's retry reads the new list).
+        facts = [*(client.progress_reports or []), fact]
+        actions.append(ClientModel.progress_summary.set(progress.view(*period_bounds(client), facts, now)))
+        same_facts = (size(ClientModel.progress_reports) == len(facts) - 1) if len(facts) > 1 else (
+            ClientModel.progress_reports.does_not_exist() | (size(ClientModel.progress_reports) == 0))
     elif draft.kind == STAGE_REVIEW:  # its fact for the due rule (domain/reviews.py)
         fact = reviews.fact(response["recorded_at"], draft.body["stage"], draft.record_key)
         actions = [ClientModel.stage_reviews.set((ClientModel.stage_reviews | []).append([fact]))]
@@ -321,11 +329,15 @@ def _fact_actions(client: ClientModel, tz: str, fact: str, now: datetime) -> tup
     condition that no other write changed either meanwhile (if one did, the transaction is cancelled and the
     app's retry of the same PUT finds the new item)."""
     texts = list(client.contacts or [])
-    plan = compaction.plan_fact(schedule_of(client, tz), client.contacts_summary, texts, fact, now)
+    schedule = schedule_of(client, tz)
+    plan = compaction.plan_fact(schedule, client.contacts_summary, texts, fact, now)
     if not plan.rewrites:
         return [ClientModel.contacts.set((ClientModel.contacts | []).append([fact]))], None
-    summary = ClientModel.contacts_summary
+    summary, view = ClientModel.contacts_summary, ClientModel.report_summary
     actions = [ClientModel.contacts.set(plan.contacts), summary.set(plan.summary) if plan.summary else summary.remove()]
+    # The report's bounded view of the summary, with it (tables.ClientReportIndex).
+    view_text = compaction.report_view(schedule, plan.summary, now)
+    actions.append(view.set(view_text) if view_text else view.remove())
     same = (size(ClientModel.contacts) == len(texts)) if texts else (
         ClientModel.contacts.does_not_exist() | (size(ClientModel.contacts) == 0))
     same &= (ClientModel.contacts_summary == client.contacts_summary) if client.contacts_summary else \

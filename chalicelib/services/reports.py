@@ -2,13 +2,15 @@
 
 Both are served from indexes, never a Scan:
 
-- the compliance report reads the Bapas's clients from the clients table's `bapas-index` GSI (or one PK's from
-  `officer-index` with `?officer=`): each client item carries its compliance facts (`contacts`) and its
-  progress-report facts (`progress_reports`), appended by the records' own transactions, so no record is read.
+- the compliance report reads the Bapas's clients from the clients table's `report-index` GSI (one PK's with
+  `?officer=`: its range key `officer_key`), which projects only what the report needs: each client's compliance
+  facts of the last `KEEP_DAYS` (`contacts`), the bounded view of its compacted windows (`report_summary`,
+  domain/compaction.py `ReportView`), its progress-report and stage-review facts, appended by the records' own
+  transactions, so no record is read.
   Escalations come from the escalations table: the open ones from `bapas-state-index` (`open#...`), the ones
   resolved since the range's start from the sparse `bapas-resolved-index`. Requests: one per 1 MB page of the
-  Bapas's client items, plus one per page of open and of recently resolved escalations (one each, usually):
-  they grow with the size of the Bapas, not with how many times its clients were seen.
+  Bapas's projected client items, plus one per page of open and of recently resolved escalations (one each,
+  usually): they grow with the size of the Bapas, not with how long or how often its clients were seen.
 - the timeline merges three newest-first queries: the records table's `time-index` LSI (every check-in,
   visit and progress report of the client by time), the escalations table's `client-index` GSI, and the
   client's audit entries (`client#<id>` partition of the audit table: registration and changes).
@@ -19,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -28,17 +29,17 @@ from zoneinfo import ZoneInfo
 from chalicelib.access import reads_national_view, scoped_bapas
 from chalicelib.adapters.tables import AuditModel, ClientModel, EscalationModel, RecordModel, record_time_key
 from chalicelib.auth import Principal
-from chalicelib.domain import compaction, workload
+from chalicelib.domain import compaction, progress, workload
 from chalicelib.domain import compliance as rules
 from chalicelib.domain.clients import local_today
 from chalicelib.domain.timeutil import from_key_time, parse_rfc3339, to_rfc3339
+from chalicelib.domain.workload import Fact
 from chalicelib.errors import FieldError, field_error, validation_failed
 from chalicelib.paging import Page, encode_cursor
 from chalicelib.services.clients import (
     client_entity,
-    facts_of,
     load_client,
-    progress_of,
+    period_bounds,
     reviews_of,
     schedule_of,
 )
@@ -48,12 +49,6 @@ from chalicelib.services.names import officer_name
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
 STATES = tuple(s.value for s in rules.State)
-# Only what the report needs of a client item (the 1 MB page limit still counts whole items).
-# The cadence history and tracking start (the windows as the client has them, a program change's included) and the
-# current period (its stages, progress reports and reviews).
-REPORT_ATTRIBUTES = ["client_id", "officer", "program", "supervision_start", "supervision_end",
-                     "checkin_interval_days", "tracking_from", "schedule", "period", "contacts", "contacts_summary",
-                     "progress_reports", "stage_reviews"]
 
 
 # ----- compliance report ---------------------------------------------------------------------------
@@ -97,8 +92,14 @@ class _Row:
             "overdue_progress_reports": self.overdue,
             "overdue_stage_reviews": self.overdue_reviews,
             "escalations_resolved": len(self.resolve_days),
-            "median_days_to_resolve": round(statistics.median(self.resolve_days), 1) if self.resolve_days else None,
+            "median_days_to_resolve": round(_median(self.resolve_days), 1) if self.resolve_days else None,
         }
+
+
+def _median(values: list[float]) -> float:
+    import statistics  # (and fractions, decimal with it) on the first report only: not part of the cold import
+
+    return statistics.median(values)
 
 
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # as `Day` in the request bodies
@@ -210,23 +211,28 @@ def _tally_bapas(bapas_id: str, params: dict[str, str], now: datetime, officer: 
     range_opens = datetime.combine(first, time(0), zone)
     as_of = min(now, datetime.combine(last + timedelta(days=1), time(0), zone))
 
-    if officer:
-        items = ClientModel.officer_index.query(f"{bapas_id}#{officer}", attributes_to_get=REPORT_ATTRIBUTES)
-    else:
-        items = ClientModel.bapas_index.query(bapas_id, attributes_to_get=REPORT_ATTRIBUTES)
+    # The report-index projects only what the report reads (tables.REPORT_ATTRIBUTES): its 1 MB pages hold the
+    # same number of clients whatever their history (compacted windows as their bounded `report_summary`).
+    condition = ClientModel.officer_key == f"{bapas_id}#{officer}" if officer else None
     rows: dict[str, _Row] = {}
     officer_of: dict[str, str] = {}
-    for item in items:
+    for item in ClientModel.report_index.query(bapas_id, condition):
         row = rows.setdefault(item.officer, _Row(item.officer))
         officer_of[item.client_id] = item.officer
         row.clients += 1
-        schedule, facts = schedule_of(item, tz), facts_of(item, tz)
-        row.by_state[rules.evaluate(schedule, [rules.Contact(f.at, f.kind) for f in facts], as_of).state.value] += 1
+        schedule = schedule_of(item, tz)
+        view = compaction.ReportView.decode(item.report_summary)
+        facts = view.facts(schedule) + [Fact.parse(f) for f in item.contacts or []]
+        state = rules.evaluate(schedule, [rules.Contact(f.at, f.kind) for f in facts], as_of,
+                               from_window=view.first, streak_before=view.streak).state
+        row.by_state[state.value] += 1
         t = workload.tally(schedule, facts, first, last, as_of)
         row.expected += t.checkins_expected
         row.done += t.checkins_done
         row.visits += t.home_visits
-        row.overdue += progress_of(item, tz, as_of).overdue
+        start, end = period_bounds(item)  # the current period's (a program change begins a new one)
+        reports = progress.view_reports(start, end, item.progress_summary)
+        row.overdue += progress.evaluate(start, end, reports, as_of, local_today(as_of, tz)).overdue
         row.overdue_reviews += reviews_of(item, tz, as_of).overdue
 
     def row_for(e: EscalationModel) -> _Row | None:

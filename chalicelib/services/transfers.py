@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
@@ -70,7 +70,6 @@ from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import conflict, field_error, not_found
 from chalicelib.obs import logger
 from chalicelib.paging import Page, encode_cursor
-from chalicelib.schemas.lifecycle import TransferAccept, TransferDecline, TransferRequest
 from chalicelib.services.clients import (
     _check_officer,
     client_entity,
@@ -80,6 +79,9 @@ from chalicelib.services.clients import (
     period_bounds,
 )
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.lifecycle import TransferAccept, TransferDecline, TransferRequest
 
 STATES = ("pending", "accepted", "declined")
 DIRECTIONS = ("incoming", "outgoing")

@@ -4,7 +4,7 @@ police of its kecamatan (Polsek) and kabupaten/kota (Polres) where the village h
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -14,9 +14,11 @@ from chalicelib.auth import Principal
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.domain.villages import UnknownVillage, lookup_village
 from chalicelib.errors import conflict, field_error, not_found
-from chalicelib.schemas.villages import AreaContacts, VillageContacts
 from chalicelib.services.common import audit_entry, condition_failed, transaction
 from chalicelib.services.results import Saved, Written
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.villages import AreaContacts, VillageContacts
 
 
 def _village(code: str) -> Any:

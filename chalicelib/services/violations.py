@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -39,12 +39,14 @@ from chalicelib.domain.notices import short_ref
 from chalicelib.domain.timeutil import to_rfc3339
 from chalicelib.errors import FieldError, conflict, field_error, not_found, precondition_failed, validation_failed
 from chalicelib.paging import Page, encode_cursor
-from chalicelib.schemas.lifecycle import ViolationBody, ViolationPatch
 from chalicelib.services import records
 from chalicelib.services.casework import _notifications_of, notification_to_api
 from chalicelib.services.clients import contacts_of, load_client, schedule_of
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
 from chalicelib.services.results import Saved
+
+if TYPE_CHECKING:  # only annotations here: the schemas (and pydantic) load with the route that validates
+    from chalicelib.schemas.lifecycle import ViolationBody, ViolationPatch
 
 MAX_WINDOWS = 20
 MAX_VISITS = 50
