@@ -58,6 +58,34 @@ def _windows(start: date, end: date, interval: int) -> list[tuple[date, date]]:
     return out
 
 
+def _windows_of(c: dict, start: date, end: date, tracking: date) -> tuple[list[tuple[date, date]], list[bool]]:
+    """The windows of the cadence history (`schedule`: from each entry's date on, windows of its interval), and
+    whether each can be missed: not when it opens before tracking began, not when a later change cut it short
+    (unless the period before the change already ended on that day), not when it ended before the change that
+    made it was recorded."""
+    entries = sorted(c.get("schedule") or [{"from": c["supervision_start"],
+                                            "checkin_interval_days": c["checkin_interval_days"]}],
+                     key=lambda e: e["from"])
+    first = [e for e in entries if date.fromisoformat(e["from"]) <= start]
+    segments = [(start, int((first[-1] if first else entries[0])["checkin_interval_days"]), start, None)]
+    segments += [(date.fromisoformat(e["from"]), int(e["checkin_interval_days"]),
+                  max(date.fromisoformat(e.get("changed_on") or e["from"]), date.fromisoformat(e["from"])),
+                  date.fromisoformat(e["previous_end"]) if e.get("previous_end") else None)
+                 for e in entries if start < date.fromisoformat(e["from"]) <= end]
+    windows, missable = [], []
+    for i, (seg_first, k, made, _) in enumerate(segments):
+        seg_last = segments[i + 1][0] - timedelta(days=1) if i + 1 < len(segments) else end
+        cap = segments[i + 1][3] if i + 1 < len(segments) else None
+        for a, b in _windows(seg_first, seg_last, k):
+            natural = a + timedelta(days=k - 1)
+            if cap is not None:
+                natural = min(natural, cap)
+            cut = seg_last != end and natural > seg_last
+            windows.append((a, b))
+            missable.append(a >= tracking and not cut and min(natural, seg_last) >= made)
+    return windows, missable
+
+
 def _expected_client(c: dict, records: list[dict], tz: ZoneInfo, first: date, last: date, as_of: datetime) -> dict:
     start, end = date.fromisoformat(c["supervision_start"]), date.fromisoformat(c["supervision_end"])
     midnight = lambda d: datetime.combine(d, time(0), tz)  # noqa: E731
@@ -79,13 +107,13 @@ def _expected_client(c: dict, records: list[dict], tz: ZoneInfo, first: date, la
     # (another test on the shared stack simulates one for a client of this Bapas).
     inactive += [_t(p["inactive_at"]) for p in c.get("phones") or [] if p.get("inactive_at")
                  and _t(p["inactive_at"]) <= as_of]
-    windows = _windows(start, end, int(c["checkin_interval_days"]))
-    met = [any(a <= local(t) <= b for t in counted) for a, b in windows]
-    # A window that opened before Pantau tracked the client (`tracking_from`, default: the local date of
-    # registration) is never missed: like an excused one, unless a contact meets it.
     tracking = date.fromisoformat(c["tracking_from"]) if c.get("tracking_from") else local(_t(c["created_at"]))
+    windows, missable = _windows_of(c, start, end, tracking)
+    met = [any(a <= local(t) <= b for t in counted) for a, b in windows]
+    # A window that cannot be missed (before tracking, cut short by a cadence change) counts like an excused one
+    # for the streak and the expected check-ins, unless a contact meets it.
     excused_w = [any(a <= local(t) <= b for t in excused) for a, b in windows]
-    exc = [e or a < tracking for e, (a, _) in zip(excused_w, windows, strict=True)]
+    exc = [e or not m for e, m in zip(excused_w, missable, strict=True)]
     closed = [midnight(b + timedelta(days=1)) <= as_of for _, b in windows]
 
     expected = done = 0
