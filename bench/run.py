@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench import coldstart_bench, escalation_bench, package_bench, records_bench, report_bench
+from bench import coldstart_bench, escalation_bench, package_bench, records_bench, reminder_bench, report_bench
 
-BENCHMARKS = (records_bench, escalation_bench, report_bench, package_bench, coldstart_bench)
+BENCHMARKS = (records_bench, escalation_bench, reminder_bench, report_bench, package_bench, coldstart_bench)
 
 
 def main() -> None:

@@ -50,6 +50,11 @@ PRICES = {
     # memory and second, and each restore (a new execution environment), per GB of memory.
     "snapstart_cache_gb_second": 0.0000015046,
     "snapstart_restore_gb": 0.0001397998,
+    # AWS WAF (the API stage's web ACL, infra/template.py `firewall`): per web ACL and per rule a month, and per
+    # request inspected.
+    "waf_web_acl": 5.00,
+    "waf_rule": 1.00,
+    "waf_request": 0.60 / 1e6,
 }
 # Always-free allowances per account and month (they do not expire after 12 months).
 FREE = {
@@ -75,6 +80,14 @@ ADMINS = 5
 ESCALATIONS_PER_CLIENT = 0.03   # unreachable episodes opened per client and month
 SMS_PER_ESCALATION = 2          # Bhabinkamtibmas and PK; one part each (notices keep them within 160 GSM-7)
 DUE_PER_CLIENT_DAY = WEEKLY_SHARE / 7 + (1 - WEEKLY_SHARE) / 30  # clients the daily run evaluates
+WINDOWS_PER_CLIENT = WEEKLY_SHARE * 4.35 + (1 - WEEKLY_SHARE) * 1.0  # check-in windows per client and month
+# Reminders (issue 14): the share of windows still without a counted contact two days before they close (the
+# default reminder_days_before), each of which gets one reminder SMS (bench/reminder_bench.py seeds 60 % of the
+# clients as having reported by then). An assumption: measure it in production (the RemindersSent metric).
+REMINDED_SHARE_OF_WINDOWS = 0.4
+READ_AHEAD_DAYS = 7             # the reminder run reads every client whose window closes within 7 days
+REMINDER_READ_PER_CLIENT_DAY = WEEKLY_SHARE + (1 - WEEKLY_SHARE) * READ_AHEAD_DAYS / 30
+VERIFICATIONS_PER_CLIENT = 0.05  # phone verification codes per client and month (about one per intake)
 RETENTION_YEARS = 5
 
 # ----- per request ----------------------------------------------------------------------------------------------
@@ -98,6 +111,7 @@ SNAPSTART_CACHED_VERSIONS = 2
 MONTH_SECONDS = 30 * 24 * 3600
 WORKER_MS_PER_ESCALATION = 800  # transaction + two SMS + one topic publish
 RUN_MS_PER_DUE_CLIENT = 25
+RUN_MS_PER_REMINDER = 100       # a GetItem, a transaction, the SMS and two updates, in sequence
 LOG_KB_PER_INVOCATION = 1.2     # one JSON line + EMF metrics + Lambda's START/END/REPORT
 LOG_RETENTION_MONTHS = 3        # log_retention_in_days: 90
 SQS_IDLE_RECEIVES = 5 * 3 * 60 * 24 * 30  # Lambda's 5 pollers, 20 s long polls, all month
@@ -130,6 +144,33 @@ def benchmark_figures(text: str | None = None) -> dict[str, Any]:
     if cold:
         found["cold_import_ms"] = (float(cold.group(1)), "benchmarks.md, package benchmark (CPU time)")
     return found
+
+
+def _sms_parts() -> dict[str, int]:
+    """SMS parts of the texts as the app writes them (GSM-7: 160 characters in one part, 153 a part beyond):
+    a reminder and a verification code, with a long Bapas name and ordinary names."""
+    from datetime import date
+
+    from chalicelib.domain import reminders, verification
+    from chalicelib.domain.notices import gsm7_length
+
+    bapas, pk = "Bapas Kelas I Jakarta Selatan", "Andi Pratama"
+    texts = {"reminder": reminders.client_text("Budi Santoso", date(2026, 12, 2), bapas, pk, "+6281234567890"),
+             "verification": verification.sms_text("123456", bapas, pk)}
+    parts = {}
+    for key, text in texts.items():
+        n = gsm7_length(text) or len(text)
+        parts[key] = 1 if n <= 160 else math.ceil(n / 153)
+    return parts
+
+
+SMS_PARTS = _sms_parts()
+
+
+def waf_rules() -> int:
+    from infra.template import firewall
+
+    return len(firewall()["ApiFirewall"]["Properties"]["Rules"])
 
 
 def alarm_count() -> int:
@@ -179,6 +220,12 @@ def per_operation(bench: dict[str, Any]) -> dict[str, dict[str, float]]:
                        "wru": _units(CLIENT_KB, 1) + (CLIENT_ALL_GSIS + 1) * _units(CLIENT_KB, 1)},
         # The worker: client + village reads, one transaction (escalation, 3 notifications, task, client, 2 audits)
         # with their GSIs, then the notifications settled.
+        # The reminder run, per reminder: the reminder's consistent GetItem, one transaction (the reminder and
+        # its audit entry; the message's client-index copy), the `sent` mark (and its client-index copy), the
+        # Bapas's daily SMS counter (benchmarks.md, reminder benchmark: 5 DynamoDB requests per reminder).
+        "reminder": {"rru": 1,
+                     "wru": 2 * (_units(SMALL_KB, 1) + _units(AUDIT_KB, 1)) + _units(SMALL_KB, 1)
+                     + 2 * _units(SMALL_KB, 1) + _units(SMALL_KB, 1)},
         "escalation": {"rru": 2,
                        "wru": 2 * (5 * _units(SMALL_KB, 1) + _units(CLIENT_KB, 1) + 2 * _units(AUDIT_KB, 1))
                        + 4 * _units(SMALL_KB, 1) + 2 * _units(SMALL_KB, 1) + CLIENT_ALL_GSIS * _units(CLIENT_KB, 1)
@@ -200,20 +247,26 @@ def usage(scale: Scale, bench: dict[str, Any]) -> dict[str, float]:
     api = reads + writes + uploads
     escalations = c * ESCALATIONS_PER_CLIENT
     due = c * DUE_PER_CLIENT_DAY * 30
+    reminders = c * WINDOWS_PER_CLIENT * REMINDED_SHARE_OF_WINDOWS
+    reminder_reads = c * REMINDER_READ_PER_CLIENT_DAY * 30  # client items read from the due index, a month
+    verifications = c * VERIFICATIONS_PER_CLIENT
     ops = per_operation(bench)
 
     rru = (ops["record_write"]["rru"] * (checkins + visits + reports) + ops["read"]["rru"] * reads
            + ops["client_edit"]["rru"] * edits + ops["due_client"]["rru"] * due
-           + ops["escalation"]["rru"] * escalations)
+           + ops["escalation"]["rru"] * escalations + ops["reminder"]["rru"] * reminders
+           + reminder_reads * 0.5 * CLIENT_KB / 4 + verifications * _units(CLIENT_KB, 4))
     wru = (ops["record_write"]["wru"] * (checkins + visits + reports) + ops["client_edit"]["wru"] * edits
-           + ops["due_client"]["wru"] * due + ops["escalation"]["wru"] * escalations)
+           + ops["due_client"]["wru"] * due + ops["escalation"]["wru"] * escalations
+           + ops["reminder"]["wru"] * reminders + verifications * ops["client_edit"]["wru"])
 
     cold_ms = RUNTIME_INIT_MS + bench["cold_import_ms"][0] * CPU_FACTOR_512MB
     restores = api * COLD_START_SHARE[scale.key]  # the API's new environments: SnapStart restores
-    cold_starts = 2 * 30  # the two daily scheduled runs, always cold
-    invocations = api + 2 * 30 + math.ceil(escalations)  # the worker: about one batch per escalation
+    cold_starts = 3 * 30  # the daily scheduled runs (retention, reminders, the escalation run's first), cold
+    invocations = api + 3 * 30 + math.ceil(escalations)  # the worker: about one batch per escalation
     lambda_ms = (api * API_WARM_MS + restores * SNAPSTART_RESTORE_MS + cold_starts * cold_ms
-                 + due * RUN_MS_PER_DUE_CLIENT + escalations * WORKER_MS_PER_ESCALATION)
+                 + due * RUN_MS_PER_DUE_CLIENT + escalations * WORKER_MS_PER_ESCALATION
+                 + reminders * RUN_MS_PER_REMINDER)
 
     months_kept = RETENTION_YEARS * 12
     photo_gb_month = photos * PHOTO_MB / 1024
@@ -226,6 +279,9 @@ def usage(scale: Scale, bench: dict[str, Any]) -> dict[str, float]:
     return {
         "api_requests": api, "reads": reads, "record_writes": record_items, "escalations": escalations,
         "sms": escalations * SMS_PER_ESCALATION, "emails": escalations * coordinators,
+        "reminders": reminders, "reminder_sms": reminders * SMS_PARTS["reminder"],
+        "verification_sms": verifications * SMS_PARTS["verification"],
+        "waf_rules": waf_rules(), "waf_requests": api,
         "lambda_requests": invocations, "lambda_gb_seconds": lambda_ms / 1000 * LAMBDA_MEMORY_GB,
         "cold_starts": cold_starts, "cold_start_ms": cold_ms, "restores": restores,
         "snapstart_cache_gb_seconds": LAMBDA_MEMORY_GB * MONTH_SECONDS * SNAPSTART_CACHED_VERSIONS,
@@ -276,7 +332,11 @@ def lines(u: dict[str, float], year: int) -> list[Line]:
         Line("S3", f"photo storage (after year {year})", s3_gb, "GB-month", "s3_storage_gb"),
         Line("S3", "PUT/COPY/POST", u["s3_put"], "requests", "s3_put_request"),
         Line("S3", "GET/HEAD", u["s3_get"], "requests", "s3_get_request"),
-        Line("SNS", "SMS to Indonesia", u["sms"], "messages", "sms_indonesia"),
+        Line("SNS", "SMS to Indonesia: escalation notices (1 part each)", u["sms"], "messages", "sms_indonesia"),
+        Line("SNS", f"SMS to Indonesia: reminders ({SMS_PARTS['reminder']} parts each)", u["reminder_sms"],
+             "message parts", "sms_indonesia"),
+        Line("SNS", f"SMS to Indonesia: phone verification codes ({SMS_PARTS['verification']} parts each)",
+             u["verification_sms"], "message parts", "sms_indonesia"),
         Line("SNS", "coordinator emails", u["emails"], "emails", "sns_email"),
         Line("SQS", "requests (incl. Lambda's idle long polls)", u["sqs_requests"], "requests", "sqs_request"),
         Line("Cognito", "monthly active users (Lite)", u["mau"], "MAU", "cognito_mau_lite"),
@@ -285,6 +345,9 @@ def lines(u: dict[str, float], year: int) -> list[Line]:
         Line("CloudWatch", "log storage (90 days)", u["log_gb"] * LOG_RETENTION_MONTHS, "GB-month",
              "cw_logs_storage_gb"),
         Line("X-Ray", "traces (prod stage)", u["xray_traces"], "traces", "xray_trace"),
+        Line("WAF", "web ACL (API stage)", 1, "web ACL", "waf_web_acl"),
+        Line("WAF", "rules", u["waf_rules"], "rules", "waf_rule"),
+        Line("WAF", "requests inspected", u["waf_requests"], "requests", "waf_request"),
     ]
 
 
@@ -337,7 +400,8 @@ def render() -> str:
         u = usage(scale, bench)
         out += [f"## {scale.title}", "",
                 f"{_n(u['api_requests'])} API requests/month ({_n(u['reads'])} reads, {_n(u['record_writes'])} field "
-                f"records), {_n(u['escalations'])} escalations ({_n(u['sms'])} SMS), {_n(u['restores'])} SnapStart "
+                f"records), {_n(u['escalations'])} escalations ({_n(u['sms'])} SMS), {_n(u['reminders'])} reminders "
+                f"({_n(u['reminder_sms'])} SMS parts), {_n(u['restores'])} SnapStart "
                 f"restores of the API function (~{SNAPSTART_RESTORE_MS} ms billed each) and {_n(u['cold_starts'])} "
                 f"cold starts of the scheduled functions (~{u['cold_start_ms']:.0f} ms), {u['mau']:.0f} staff "
                 "users.", "",
@@ -359,7 +423,8 @@ def render() -> str:
             "| operation | DynamoDB RRU | DynamoDB WRU |", "|---|---|---|"]
     labels = {"record_write": "PUT check-in / visit / progress report", "read": "an API read (40 % lists of 25, "
               "60 % client detail)", "client_edit": "client registration or change",
-              "due_client": "daily run, per due client", "escalation": "worker, per escalation"}
+              "due_client": "daily run, per due client", "escalation": "worker, per escalation",
+              "reminder": "reminder run, per reminder"}
     for key, label in labels.items():
         out.append(f"| {label} | {ops[key]['rru']:.1f} | {ops[key]['wru']:.0f} |")
     net = []
@@ -398,11 +463,21 @@ def render() -> str:
     constants = {k: v for k, v in globals().items() if k.isupper() and isinstance(v, int | float) and k not in
                  ("USD_TO_IDR",)}
     out += [f"- `{k}` = {round(v, 4) if isinstance(v, float) else v}" for k, v in constants.items()]
+    national = usage(SCALES[1], bench)
+    per_ten_points = national["reminder_sms"] * PRICES["sms_indonesia"] / REMINDED_SHARE_OF_WINDOWS * 0.1
     out += ["", "Not counted: KMS requests for the SNS topics' AWS-managed key and DynamoDB's (a few cents), "
             "EventBridge schedules (free), data transfer out (API responses are small JSON; photos are uploaded, not "
             "downloaded, except through short-lived presigned GETs), CloudFormation (free), and the AWS Support plan.",
             "",
-            "What would change the picture: SMS volume (a higher escalation rate, or SMS reminders to clients), "
+            f"Reminders are the largest item wherever clients often leave their check-in to the last two days: "
+            f"every reminder is {SMS_PARTS['reminder']} SMS parts (the text names the Bapas, the PK, the PK's "
+            "number and the last day, politely: 250-280 GSM-7 characters), each billed as one SMS. A one-part "
+            "reminder (at most 160 GSM-7 characters) would halve that line; a `reminder_days_before` of 1 would "
+            "remind fewer clients, later. The share of windows reminded (`REMINDED_SHARE_OF_WINDOWS`, "
+            f"{REMINDED_SHARE_OF_WINDOWS:.0%}) is an assumption until the RemindersSent metric says otherwise: "
+            f"every 10 points of it are USD {per_ten_points:,.0f} a month nationally.",
+            "",
+            "What would change the picture: SMS volume (a higher escalation rate, more clients reminded), "
             "photo size and count (storage grows for five years), and heavier dashboard use (each list read "
             "is ~5 RRU). The coordinators topic sends every escalation to every subscriber: nationally, until "
             "messages carry a `bapas_id` attribute for subscription filter policies, coordinators would receive "

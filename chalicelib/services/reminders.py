@@ -17,9 +17,10 @@ mobile only, the Bapas's daily cap). A run that finds the record already there s
 transaction and the SMS is finished by the next run; the one window for a duplicate is a run killed between
 SNS accepting the SMS and the `sent` mark (services/outbound.py).
 
-Requests per reminded client (docs/benchmarks.md): 1 TransactWriteItems, 1 SNS Publish, 1 UpdateItem (the
-outcome), 1 UpdateItem (the daily cap counter), plus the shared Query pages and one Cognito read per PK per
-process. Logs carry ids and counts only.
+Requests per reminded client (docs/benchmarks.md, bench/reminder_bench.py): 1 consistent GetItem (is this
+window's reminder already there?), 1 TransactWriteItems, 1 SNS Publish, 1 UpdateItem (the outcome), 1 UpdateItem
+(the daily cap counter); a client reminded by an earlier run costs its GetItem only; plus the shared Query pages
+and one Cognito read per PK per process. Logs carry ids and counts only.
 """
 
 from __future__ import annotations

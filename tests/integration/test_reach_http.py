@@ -111,7 +111,7 @@ def test_a_delivery_failure_marks_the_number_inactive_and_the_client_unreachable
     [phone] = client["phones"]
     assert phone["status"] == "inactive" and phone["verified_at"] is None
     assert client["compliance"]["state"] == "unreachable"
-    assert client["compliance"].get("reason", "number_inactive") == "number_inactive"  # `reason`: issue 11
+    assert client["compliance"]["reason"] == "number_inactive"
     [listed] = stack.get(f"/v1/clients/{cid}/messages", "pk.andi").json["items"]
     assert listed["status"] == "failed"
     # The same batch delivered again changes nothing.
