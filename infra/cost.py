@@ -78,7 +78,9 @@ READS_PER_COORDINATOR_DAY = 120  # dashboard, compliance report, escalations
 COORDINATORS_PER_BAPAS = 2
 ADMINS = 5
 ESCALATIONS_PER_CLIENT = 0.03   # unreachable episodes opened per client and month
-SMS_PER_ESCALATION = 2          # Bhabinkamtibmas and PK; one part each (notices keep them within 160 GSM-7)
+# Escalation SMS: the Bhabinkamtibmas and the village office (with the reply link: up to three parts each) and
+# the PK; their parts are counted from the app's own texts (`_sms_parts`).
+ESCALATION_SMS_ROLES = ("bhabinkamtibmas", "village_office", "officer")
 DUE_PER_CLIENT_DAY = WEEKLY_SHARE / 7 + (1 - WEEKLY_SHARE) / 30  # clients the daily run evaluates
 WINDOWS_PER_CLIENT = WEEKLY_SHARE * 4.35 + (1 - WEEKLY_SHARE) * 1.0  # check-in windows per client and month
 # Reminders (issue 14): the share of windows still without a counted contact two days before they close (the
@@ -148,19 +150,31 @@ def benchmark_figures(text: str | None = None) -> dict[str, Any]:
 
 def _sms_parts() -> dict[str, int]:
     """SMS parts of the texts as the app writes them (GSM-7: 160 characters in one part, 153 a part beyond):
-    a reminder and a verification code, with a long Bapas name and ordinary names."""
+    a reminder, a verification code and an escalation's three SMS, with a long Bapas name and ordinary names."""
     from datetime import date
 
-    from chalicelib.domain import reminders, verification
+    from chalicelib.domain import notices, reminders, verification
     from chalicelib.domain.notices import gsm7_length
 
     bapas, pk = "Bapas Kelas I Jakarta Selatan", "Andi Pratama"
     texts = {"reminder": reminders.client_text("Budi Santoso", date(2026, 12, 2), bapas, pk, "+6281234567890"),
              "verification": verification.sms_text("123456", bapas, pk)}
-    parts = {}
-    for key, text in texts.items():
+    facts = notices.NoticeFacts(
+        escalation_id="0b6f3a52-8d1e-4c8e-9a57-3f1d2c4b5a69", reason="three_missed", bapas_name=bapas,
+        client_name="Budi Santoso", village_code="31.74.09.1001", village_name="Jagakarsa", officer_name=pk,
+        officer_phone="+6281234567890", task_due=date(2026, 12, 4), rt_rw="RT 003/RW 005",
+        police_role="bhabinkamtibmas", police_name="Bripka Joko Susilo", police_phone="+6281277001000")
+    link = "https://k3x9p2a7bq.execute-api.ap-southeast-3.amazonaws.com/r/AbCdEfGhIjKlMnOpQrStUv"  # as deployed
+    escalation = {role: notices.compose(role, facts, "Bripka Joko Susilo" if role != "village_office"
+                                        else "Sekretaris Lurah", link if role != "officer" else None)
+                  for role in ESCALATION_SMS_ROLES}
+
+    def count(text: str) -> int:
         n = gsm7_length(text) or len(text)
-        parts[key] = 1 if n <= 160 else math.ceil(n / 153)
+        return 1 if n <= 160 else math.ceil(n / 153)
+
+    parts = {key: count(text) for key, text in texts.items()}
+    parts["escalation"] = sum(count(text) for text in escalation.values())
     return parts
 
 
@@ -278,7 +292,7 @@ def usage(scale: Scale, bench: dict[str, Any]) -> dict[str, float]:
         XRAY_RATE * max(0.0, api - XRAY_RESERVOIR_PER_SECOND * BUSY_SECONDS)
     return {
         "api_requests": api, "reads": reads, "record_writes": record_items, "escalations": escalations,
-        "sms": escalations * SMS_PER_ESCALATION, "emails": escalations * coordinators,
+        "sms": escalations * SMS_PARTS["escalation"], "emails": escalations * coordinators,
         "reminders": reminders, "reminder_sms": reminders * SMS_PARTS["reminder"],
         "verification_sms": verifications * SMS_PARTS["verification"],
         "waf_rules": waf_rules(), "waf_requests": api,
@@ -332,7 +346,8 @@ def lines(u: dict[str, float], year: int) -> list[Line]:
         Line("S3", f"photo storage (after year {year})", s3_gb, "GB-month", "s3_storage_gb"),
         Line("S3", "PUT/COPY/POST", u["s3_put"], "requests", "s3_put_request"),
         Line("S3", "GET/HEAD", u["s3_get"], "requests", "s3_get_request"),
-        Line("SNS", "SMS to Indonesia: escalation notices (1 part each)", u["sms"], "messages", "sms_indonesia"),
+        Line("SNS", "SMS to Indonesia: escalation notices (Bhabinkamtibmas, village office, PK: "
+             f"{SMS_PARTS['escalation']} parts in all)", u["sms"], "messages", "sms_indonesia"),
         Line("SNS", f"SMS to Indonesia: reminders ({SMS_PARTS['reminder']} parts each)", u["reminder_sms"],
              "message parts", "sms_indonesia"),
         Line("SNS", f"SMS to Indonesia: phone verification codes ({SMS_PARTS['verification']} parts each)",
