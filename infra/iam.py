@@ -164,6 +164,8 @@ SPEC: dict[str, list[Grant]] = {
         _g("Records", ["dynamodb:Query", "dynamodb:PutItem"], TABLE % "records"),
         _g("EscalationsOfClient", ["dynamodb:Query"], INDEX % ("escalations", "client-index")),
         _g("Escalations", ["dynamodb:UpdateItem"], TABLE % "escalations"),
+        _g("MessagesOfClient", ["dynamodb:Query"], INDEX % ("notifications", "client-index")),
+        _g("Messages", ["dynamodb:UpdateItem"], TABLE % "notifications"),
         _g("Audit", APPEND, TABLE % "audit"),
         _g("ListPhotoVersions", ["s3:ListBucketVersions"], BUCKET),
         # Every version is deleted by id (the bucket is versioned): DeleteObjectVersion, not DeleteObject.

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from chalicelib.adapters.tables import AuditModel, ClientModel, RecordModel
+from chalicelib.adapters.tables import AuditModel, ClientModel, NotificationModel, RecordModel
 from chalicelib.schemas.clients import ClientOut
 from chalicelib.schemas.photos import PhotoUrlOut
 from chalicelib.services import retention
@@ -323,6 +323,9 @@ def test_retention_deletes_personal_data_after_the_period_and_keeps_the_statisti
     old = _old_client(api, _years_ago(5, days=3))  # ended five years and three days ago
     recent = _old_client(api, _years_ago(4))  # ended four years ago: kept at the default of five
     current = new_client(api, **_person())
+    # A message to the client (a verification code by SMS): its text and number are the client's too.
+    r = api.post(f"/v1/clients/{old}/phones/verify", "pk.andi", {"number": PHONE})
+    assert r.status in (200, 202), r
     before = ClientModel.get(old, consistent_read=True)
     records_before = {r.record_key: json.loads(r.response) for r in RecordModel.query(old)}
     assert _versions(f"photos/jaksel/{old}/") == 1 and _versions(f"pending/jaksel/{old}/") == 2
@@ -357,8 +360,12 @@ def test_retention_deletes_personal_data_after_the_period_and_keeps_the_statisti
             assert rec["photo_evidence"] == [] and rec["location"]["lat"] == round(was["location"]["lat"], 2)
         else:
             assert rec["notes"] is None
+    [message] = api.get(f"/v1/clients/{old}/messages", "kasubsi.jaksel").json["items"]
+    assert (message["kind"], message["text"], message["to"]) == ("verification", retention.REDACTED, None), message
+    assert summary["messages_scrubbed"] == 1
     stored = json.dumps([r.attribute_values for r in RecordModel.query(old)], default=str) + \
-        json.dumps(item.attribute_values, default=str)
+        json.dumps(item.attribute_values, default=str) + \
+        json.dumps([n.attribute_values for n in NotificationModel.client_index.query(old)], default=str)
     for secret in ("Wiranto", "Melati", "perampokan", NIK, "Sudarsono", "Ratnasari", "+6281355552468"):
         assert secret not in stored
     [audit] = [a for a in AuditModel.query(f"client#{old}") if a.action == "client.anonymise"]

@@ -11,7 +11,9 @@ anonymised:
    fixes are rounded to 0.01° (about 1 km); progress-report texts and the litmas and TPP texts of stage reviews
    are replaced;
 3. escalation notes, pre-1.1 free-text resolutions and the notes of the village's answers (a new address,
-   a remark) are replaced (resolution codes and the answers themselves stay);
+   a remark) are replaced (resolution codes and the answers themselves stay); the stored text of every
+   message sent to or about the client (SMS and topic messages name the client) is replaced, and the number of
+   a message sent to the client or the guarantor removed (kept: kind, recipient role, status and times);
 4. one transaction replaces the client's name, removes phones, address text and location, offence, notes and
    the registration hash, sets `anonymised_at`, removes `end_month` (so the client leaves the index) and
    writes the audit entry `client.anonymise` (field names only).
@@ -39,7 +41,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.adapters import storage
-from chalicelib.adapters.tables import ClientModel, EscalationModel, RecordModel, get_or_none, plain
+from chalicelib.adapters.tables import (
+    ClientModel,
+    EscalationModel,
+    NotificationModel,
+    RecordModel,
+    get_or_none,
+    plain,
+)
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain.followup import RESOLUTIONS
@@ -52,6 +61,7 @@ FIRST_MONTH = (2000, 1)  # no supervision ends earlier (schemas.Day)
 STOP_WHEN_MS_LEFT = 30_000
 CLIENT_FIELDS = ("name", "phones", "address.text", "address.location", "offence", "notes")
 SYSTEM = "system"
+PRIVATE_RECIPIENTS = ("client", "guarantor")  # a message's `to` is personal data for these recipient roles
 
 
 def cutoff(as_of: datetime, years: int) -> date:
@@ -98,7 +108,7 @@ def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None,
     summary = {"as_of": to_rfc3339(as_of), "retention_years": years, "cutoff": limit.isoformat(),
                "stopped_early": stopped_early,
                **{k: stats[k] for k in ("months", "clients", "photos_deleted", "records_scrubbed",
-                                        "escalations_scrubbed", "errors")}}
+                                        "escalations_scrubbed", "messages_scrubbed", "errors")}}
     logger.info("retention run", extra=summary)
     metrics.add_metric(name="ClientsAnonymised", unit=MetricUnit.Count, value=stats["clients"])
     metrics.flush_metrics()
@@ -142,6 +152,16 @@ def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
         if actions:
             EscalationModel(e.escalation_id).update(actions=actions, condition=EscalationModel.escalation_id.exists())
             stats["escalations_scrubbed"] += 1
+    for n in NotificationModel.client_index.query(client_id):
+        actions = [attr.set(REDACTED) for attr, value in ((NotificationModel.text, n.text),
+                                                         (NotificationModel.subject, n.subject))
+                   if value not in (None, REDACTED)]
+        if n.to and n.recipient_role in PRIVATE_RECIPIENTS:  # the client's or the guarantor's own number
+            actions.append(NotificationModel.to.remove())
+        if actions:
+            NotificationModel(n.escalation_id, n.recipient).update(
+                actions=actions, condition=NotificationModel.escalation_id.exists())
+            stats["messages_scrubbed"] += 1
     address = plain(item.address or {})
     version = int(item.version) + 1
     actions = [
