@@ -342,3 +342,25 @@ def test_messages_are_listed_newest_first_for_the_pk_and_the_coordinator_only(ap
     other, _ = register(api, today - timedelta(days=5))
     assert_problem(api.get(f"/v1/clients/{other}/messages?cursor={first['next_cursor']}", "pk.andi"), 422,
                    "cursor")
+
+
+def test_reminders_use_only_their_share_of_the_daily_cap_and_escalations_keep_the_rest(api):
+    """A day of many reminders must never hold back an escalation notice: reminders stop at half the cap."""
+    from chalicelib.services import outbound
+    from tests.escalation_support import set_bapas
+
+    day = today_wib() + timedelta(days=40)  # a day of its own: the cap counter is per Bapas and local day
+    clients = [register(api, day - timedelta(days=5))[0] for _ in range(4)]
+    set_bapas(sms_daily_cap=4)
+    try:
+        remind(at_wib(day, 9))
+        statuses = sorted(reminders_of(cid)[0].status for cid in clients)
+        assert statuses == ["deferred", "deferred", "sent", "sent"], statuses
+        held = [reminders_of(cid)[0] for cid in clients if reminders_of(cid)[0].status == "deferred"]
+        assert all(h.error == "daily SMS cap reached" for h in held)
+        # The other half is still there for escalation notices, and only that half.
+        now = at_wib(day, 10)
+        assert [outbound._take_cap("jaksel", now, "escalation") for _ in range(3)] == [True, True, False]
+        assert outbound._take_cap("jaksel", now, "reminder") is False
+    finally:
+        set_bapas(sms_daily_cap=None)

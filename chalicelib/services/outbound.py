@@ -16,7 +16,9 @@ Rules applied to every message (the callers do not repeat them):
   the scheduled run (`escalate_unreachable`, hourly) sends what is due from the sparse `deferred-index`.
 * **Daily cap per Bapas.** Each SMS outside the Bapas takes one unit of the Bapas's `sms_daily_cap` for its
   local day, with a DynamoDB conditional counter (`counters` table). Past the cap the message is `deferred`
-  to 08:00 the next day and the metric `SmsCapReached` is emitted (alarm `sms-cap-reached`).
+  to 08:00 the next day and the metric `SmsCapReached` is emitted (alarm `sms-cap-reached`). Reminders may
+  use only `REMINDER_SHARE_OF_CAP` of it: the rest is kept for escalation notices, so a day of many reminders
+  never holds back the message that asks the village about an unreachable client.
 * **Exactly once.** Only the holder of a claim (`sending` + `claimed_at`) sends. A record made by the caller's
   own transaction as `sending` is the first claim; `claim()` takes a `pending` one, a `deferred` one whose
   time has come, or a dead worker's claim older than `CLAIM_STALE_AFTER`. The one window for a duplicate is
@@ -55,6 +57,7 @@ SENDER_ID = "PANTAU"
 # timeout), so a live worker's claim is never taken over; short enough for SQS redeliveries to finish the job.
 CLAIM_STALE_AFTER = timedelta(minutes=3)
 DEFAULT_SMS_DAILY_CAP = 200
+REMINDER_SHARE_OF_CAP = 0.5  # reminders stop at half the day's cap; escalation notices may use all of it
 COUNTER_KEEP = timedelta(days=3)
 FINAL = ("sent", "failed", "no_contact", "cancelled")
 
@@ -162,7 +165,7 @@ def send(record: NotificationModel, now: datetime) -> str:
     tz = record.tz or BAPAS.timezone(record.bapas_id)
     if record.outside and not daytime.is_daytime(now, tz):
         return _settle(record, "deferred", send_after=daytime.next_daytime(now, tz))
-    if record.outside and record.channel == "sms" and not _take_cap(record.bapas_id, now):
+    if record.outside and record.channel == "sms" and not _take_cap(record.bapas_id, now, record.kind):
         logger.warning("sms daily cap reached", extra={"bapas_id": record.bapas_id, "kind": record.kind})
         metrics.add_metric(name="SmsCapReached", unit=MetricUnit.Count, value=1)
         return _settle(record, "deferred", send_after=daytime.next_morning(now, tz), error="daily SMS cap reached")
@@ -215,10 +218,16 @@ def _log(event: str, record: NotificationModel, **extra: Any) -> None:
                               "kind": record.kind, "channel": record.channel, **extra})
 
 
-def _take_cap(bapas_id: str, now: datetime) -> bool:
-    """One unit of the Bapas's daily SMS cap (its local day), or False when the cap is reached."""
+def cap_for(kind: str | None, cap: int) -> int:
+    """How far into the day's cap a message of this kind may go: reminders only to their share."""
+    return int(cap * REMINDER_SHARE_OF_CAP) if kind == "reminder" else cap
+
+
+def _take_cap(bapas_id: str, now: datetime, kind: str | None = None) -> bool:
+    """One unit of the Bapas's daily SMS cap (its local day), or False when the cap (or, for a reminder, its
+    share of it) is reached."""
     info = BAPAS.info(bapas_id)
-    cap = int(info.sms_daily_cap) if info.sms_daily_cap is not None else DEFAULT_SMS_DAILY_CAP
+    cap = cap_for(kind, int(info.sms_daily_cap) if info.sms_daily_cap is not None else DEFAULT_SMS_DAILY_CAP)
     day = daytime.local_date(now, info.timezone).isoformat()
     counter = CounterModel(f"sms#{bapas_id}#{day}")
     try:
