@@ -224,7 +224,7 @@ def cli_run(api_url: str, token: str, role: str, seconds: int, out_dir: Any, max
     import sys
     from pathlib import Path
 
-    out = Path(out_dir) / role
+    out = (Path(out_dir) / role).resolve()  # absolute: the CLI runs with `out` as its working directory
     out.mkdir(parents=True, exist_ok=True)
     cli = Path(sys.executable).with_name("schemathesis")
     cmd = [str(cli), "run", f"{api_url}/v1/openapi.json", "-H", f"Authorization: Bearer {token}",
