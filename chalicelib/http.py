@@ -344,7 +344,7 @@ def _query_error(q: QueryParam, raw: str | None) -> FieldError | None:
         if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:  # str.isdigit() accepts '¹'
             return FieldError(q.name, f"must be an integer from {low} to {high}")
         return None
-    if not raw:  # `?state=`: no value, as if not sent
+    if not raw and schema.get("format") != "date":  # `?state=`: no value, as if not sent (an empty date is no date)
         return None
     if "enum" in schema and raw not in schema["enum"]:
         return FieldError(q.name, f"must be one of {', '.join(schema['enum'])}")

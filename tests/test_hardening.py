@@ -121,7 +121,8 @@ def test_extreme_times_are_422_on_their_field_over_the_api(api, value):
 
 @pytest.mark.parametrize(("query", "field"), [("to=0001-01-01", "to"), ("from=0001-01-01&to=2026-01-05", "from"),
                                             ("to=9999-12-31", "to"), ("from=9999-12-30", "from"),
-                                            ("from=1999-12-31&to=2000-01-05", "from")])
+                                            ("from=1999-12-31&to=2000-01-05", "from"),
+                                            ("to=", "to"), ("from=&to=2026-01-05", "from")])  # fuzz: an empty date
 def test_report_dates_at_the_ends_of_the_calendar_are_422(api, query, field):
     assert_problem(api.get(f"/v1/reports/compliance?{query}", "kasubsi.jaksel"), 422, field=field)
 
