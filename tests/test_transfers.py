@@ -297,3 +297,17 @@ def test_an_escalation_opening_while_the_client_moves_opens_in_the_receiving_bap
     assert (opened.bapas_id, opened.officer, opened.state) == ("makassar", "pk.citra", "open"), result
     assert ClientModel.get(cid, consistent_read=True).open_escalation_id == opened.escalation_id
     assert TaskModel.get(opened.task_id).bapas_id == "makassar"
+
+
+def test_transfer_list_reads_are_audited_with_the_clients_answered(api):
+    """A transfer list names clients: each page read is audited like a client list (who, filters, client ids)."""
+    from tests.records_support import audits_of
+
+    cid = new_client(api)
+    request(api, cid)
+    before = len(audits_of("transfer-list#makassar"))
+    listed = api.get("/v1/transfers?direction=incoming&state=pending&limit=200", "kasubsi.makassar").json
+    [entry] = sorted(audits_of("transfer-list#makassar"), key=lambda a: a.at_id)[before:]
+    assert (entry.action, entry.actor, entry.fields) == ("transfer.list", "kasubsi.makassar",
+                                                         ["direction", "limit", "state"])
+    assert cid in entry.subjects and set(entry.subjects) == {t["client_id"] for t in listed["items"]}

@@ -85,6 +85,11 @@ def test_a_violation_holds_its_evidence_and_is_replayed_and_conflicts(api):
     assert vid in [x["id"] for x in api.get("/v1/violations", "kasubsi.jaksel").json["items"]]
     assert vid in [x["id"] for x in api.get("/v1/violations", "pk.andi").json["items"]]
     assert api.get("/v1/violations", "pk.budi").json["items"] == []
+    # Each page of the list is audited like a client list: who read it and which clients' violations it held.
+    reads = sorted(audits_of("violation-list#jaksel"), key=lambda a: a.at_id)[-3:]
+    assert [(a.action, a.actor) for a in reads] == [("violation.list", "kasubsi.jaksel"), ("violation.list", "pk.andi"),
+                                                    ("violation.list", "pk.budi")]
+    assert cid in reads[0].subjects and reads[2].subjects is None
 
     # What happened next, with If-Match; the outcome closes it.
     assert_problem(api.patch(_path(cid, vid), "kasubsi.jaksel", {"bap_date": today_wib().isoformat()}), 428)

@@ -683,11 +683,14 @@ def list_clients(p: Principal, params: dict[str, str], page: Page, now: datetime
 LIST_FILTERS = ("officer", "state", "village_code", "name", "bapas_id", "cursor", "limit")
 
 
-def audit_list(p: Principal, bapas_id: str, params: dict[str, str], client_ids: list[str], now: datetime) -> None:
-    """Every list read is audited, whoever lists (one entry per page: who, when, the filters used by name, the ids
-    of the clients answered; no values). Fail closed like a record read: no entry, no list (503)."""
-    entry = audit_entry(p, f"client-list#{bapas_id}", "client.list", now,
-                        [name for name in LIST_FILTERS if params.get(name)])
+def audit_list(p: Principal, bapas_id: str, params: dict[str, str], client_ids: list[str], now: datetime,
+               what: str = "client", filters: tuple[str, ...] = LIST_FILTERS) -> None:
+    """Every list read of clients' data is audited, whoever lists (one entry per page in `<what>-list#<bapas>`:
+    who, when, the filters used by name, the ids of the clients answered; no values): client lists and searches,
+    transfers (`what="transfer"`) and violations (`what="violation"`). Fail closed like a record read: no entry,
+    no list (503)."""
+    entry = audit_entry(p, f"{what}-list#{bapas_id}", f"{what}.list", now,
+                        [name for name in filters if params.get(name)])
     entry.subjects = client_ids or None
     entry.save()
 def search_clients(p: Principal, params: dict[str, str], page: Page, now: datetime) -> dict[str, Any]:

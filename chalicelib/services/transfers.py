@@ -72,6 +72,7 @@ from chalicelib.obs import logger
 from chalicelib.paging import Page, encode_cursor
 from chalicelib.services.clients import (
     _check_officer,
+    audit_list,
     client_entity,
     due_fields,
     evaluate_client,
@@ -212,6 +213,9 @@ def request_transfer(p: Principal, client_id: str, body: TransferRequest, now: d
 
 # ----- list ---------------------------------------------------------------------------------------------
 
+TRANSFER_FILTERS = ("direction", "state", "bapas_id", "cursor", "limit")
+
+
 def list_transfers(p: Principal, params: dict[str, str], page: Page, now: datetime) -> dict[str, Any]:
     """A Bapas's incoming (default) or outgoing transfers; pending first, then accepted, then declined, each
     newest first; one index Query a page."""
@@ -241,6 +245,8 @@ def list_transfers(p: Principal, params: dict[str, str], page: Page, now: dateti
                 cursor = {"state": states[i + 1], "key": None}
             break
     clients = {c.client_id: c for c in ClientModel.batch_get({t.client_id for t in items})} if items else {}
+    audit_list(p, bapas_id, params, list(dict.fromkeys(t.client_id for t in items)), now, what="transfer",
+               filters=TRANSFER_FILTERS)  # the answer names clients: audited like a client list
     return {"items": [to_api(p, t, clients.get(t.client_id), now) for t in items],
             "next_cursor": encode_cursor(cursor)}
 

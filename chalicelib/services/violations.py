@@ -36,12 +36,12 @@ from chalicelib.auth import Principal
 from chalicelib.domain import violations as rules
 from chalicelib.domain.clients import local_today
 from chalicelib.domain.notices import short_ref
-from chalicelib.domain.timeutil import to_rfc3339
+from chalicelib.domain.timeutil import now_utc, to_rfc3339
 from chalicelib.errors import FieldError, conflict, field_error, not_found, precondition_failed, validation_failed
 from chalicelib.paging import Page, encode_cursor
 from chalicelib.services import records
 from chalicelib.services.casework import _notifications_of, notification_to_api
-from chalicelib.services.clients import contacts_of, load_client, schedule_of
+from chalicelib.services.clients import audit_list, contacts_of, load_client, schedule_of
 from chalicelib.services.common import BAPAS, audit_entry, condition_failed, transaction
 from chalicelib.services.results import Saved
 
@@ -261,6 +261,9 @@ def timeline_csv(p: Principal, client_id: str, record_id: str) -> tuple[str, str
     return text, f"pelanggaran-{violation['reported_at'][:10]}-{record_id[:8]}.csv"
 
 
+VIOLATION_FILTERS = ("officer", "bapas_id", "cursor", "limit")
+
+
 def list_open(p: Principal, params: dict[str, str], page: Page) -> dict[str, Any]:
     """A Bapas's open violations (a PK: their clients'), from the clients' `open_violations` (index Query with a
     filter, then one GetItem per open violation)."""
@@ -288,4 +291,6 @@ def list_open(p: Principal, params: dict[str, str], page: Page) -> dict[str, Any
     lek = results.last_evaluated_key
     cursor = {"client_id": lek["client_id"]["S"], hash_name: hash_value} if lek else None
     items.sort(key=lambda v: v["reported_at"], reverse=True)
+    audit_list(p, bapas_id, params, list(dict.fromkeys(v["client_id"] for v in items)), now_utc(),
+               what="violation", filters=VIOLATION_FILTERS)  # evidence about clients: audited like a client list
     return {"items": items, "next_cursor": encode_cursor(cursor)}
