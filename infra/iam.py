@@ -166,6 +166,8 @@ SPEC: dict[str, list[Grant]] = {
         _g("Escalations", ["dynamodb:UpdateItem"], TABLE % "escalations"),
         _g("MessagesOfClient", ["dynamodb:Query"], INDEX % ("notifications", "client-index")),
         _g("Messages", ["dynamodb:UpdateItem"], TABLE % "notifications"),
+        _g("TransfersOutOfBapas", ["dynamodb:Query"], INDEX % ("transfers", "outgoing-index")),
+        _g("Transfers", ["dynamodb:UpdateItem"], TABLE % "transfers"),
         _g("Audit", APPEND, TABLE % "audit"),
         _g("ListPhotoVersions", ["s3:ListBucketVersions"], BUCKET),
         # Every version is deleted by id (the bucket is versioned): DeleteObjectVersion, not DeleteObject.

@@ -311,3 +311,25 @@ def test_transfer_list_reads_are_audited_with_the_clients_answered(api):
     assert (entry.action, entry.actor, entry.fields) == ("transfer.list", "kasubsi.makassar",
                                                          ["direction", "limit", "state"])
     assert cid in entry.subjects and set(entry.subjects) == {t["client_id"] for t in listed["items"]}
+
+
+def test_retention_replaces_the_free_text_of_a_clients_transfers(api):
+    """A transfer's reason (often a new address) is the client's personal data: anonymised with the client."""
+    from datetime import UTC, date, datetime
+
+    from chalicelib.services import retention
+
+    cid = new_client(api, supervision_start="2015-01-05", supervision_end="2015-06-30")
+    declined = request(api, cid).json["id"]
+    api.post(f"/v1/transfers/{declined}/decline", "kasubsi.makassar", {"reason": "Jl. Melati 4 di luar wilayah."})
+    moved = request(api, cid).json["id"]
+    assert api.post(f"/v1/transfers/{moved}/accept", "kasubsi.makassar", {"officer": "pk.citra"}).status == 200
+    other = request(api, new_client(api)).json["id"]  # another client's transfer stays as it is
+    assert date(2015, 6, 30) < date.today()
+    assert retention.run(datetime.now(UTC))["clients"] >= 1
+    for tid in (declined, moved):
+        t = TransferModel.get(tid, consistent_read=True)
+        assert t.reason == retention.REDACTED and t.decline_reason in (None, retention.REDACTED)
+        assert (t.from_bapas_id, t.to_bapas_id) == ("jaksel", "makassar")
+    assert TransferModel.get(declined).decline_reason == retention.REDACTED
+    assert TransferModel.get(other).reason == "Klien pindah domisili."

@@ -13,7 +13,9 @@ anonymised:
 3. escalation notes, pre-1.1 free-text resolutions and the notes of the village's answers (a new address,
    a remark) are replaced (resolution codes and the answers themselves stay); the stored text of every
    message sent to or about the client (SMS and topic messages name the client) is replaced, and the number of
-   a message sent to the client or the guarantor removed (kept: kind, recipient role, status and times);
+   a message sent to the client or the guarantor removed (kept: kind, recipient role, status and times); the
+   free-text reasons of its transfers between Bapas (a request's reason, a decline's reason) are replaced
+   (kept: the Bapas, states and dates);
 4. one transaction replaces the client's name, removes phones, address text and location, offence, notes and
    the registration hash, sets `anonymised_at`, removes `end_month` (so the client leaves the index) and
    writes the audit entry `client.anonymise` (field names only).
@@ -46,6 +48,7 @@ from chalicelib.adapters.tables import (
     EscalationModel,
     NotificationModel,
     RecordModel,
+    TransferModel,
     get_or_none,
     plain,
 )
@@ -108,7 +111,8 @@ def run(as_of: datetime, remaining_ms: Callable[[], int] | None = None,
     summary = {"as_of": to_rfc3339(as_of), "retention_years": years, "cutoff": limit.isoformat(),
                "stopped_early": stopped_early,
                **{k: stats[k] for k in ("months", "clients", "photos_deleted", "records_scrubbed",
-                                        "escalations_scrubbed", "messages_scrubbed", "errors")}}
+                                        "escalations_scrubbed", "messages_scrubbed", "transfers_scrubbed",
+                                        "errors")}}
     logger.info("retention run", extra=summary)
     metrics.add_metric(name="ClientsAnonymised", unit=MetricUnit.Count, value=stats["clients"])
     metrics.flush_metrics()
@@ -162,6 +166,14 @@ def anonymise(item: ClientModel, now: datetime, stats: Counter[str]) -> None:
             NotificationModel(n.escalation_id, n.recipient).update(
                 actions=actions, condition=NotificationModel.escalation_id.exists())
             stats["messages_scrubbed"] += 1
+    for owner in dict.fromkeys([bapas_id, *(item.former_bapas or [])]):  # transfers out of each Bapas it was in
+        for t in TransferModel.outgoing_index.query(owner, filter_condition=TransferModel.client_id == client_id):
+            actions = [attr.set(REDACTED) for attr, value in ((TransferModel.reason, t.reason),
+                                                             (TransferModel.decline_reason, t.decline_reason))
+                       if value not in (None, REDACTED)]
+            if actions:
+                TransferModel(t.transfer_id).update(actions=actions, condition=TransferModel.transfer_id.exists())
+                stats["transfers_scrubbed"] += 1
     address = plain(item.address or {})
     version = int(item.version) + 1
     actions = [
