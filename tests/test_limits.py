@@ -153,4 +153,9 @@ def test_every_declared_enum_and_date_parameter_is_checked_by_its_route(api, pat
     user = _user(path, method)
     base = _path(api, path) + ("?bapas_id=jaksel&" if user == "admin.pusat" else "?")
     assert_problem(api.request(method, f"{base}{name}=no-such-value", user), 422, name, code="validation_failed")
-    assert api.request(method, f"{base}{name}=", user).status == 200  # empty: as if not sent
+    empty = api.request(method, f"{base}{name}=", user)
+    date = next(q for q in ROUTES[(path, method)].query if q.name == name).schema.get("format") == "date"
+    if date:  # an empty date is no date (the outside fuzzer's ST201): 422 naming it
+        assert_problem(empty, 422, name, code="validation_failed")
+    else:  # an empty enum value: as if not sent
+        assert empty.status == 200, empty
