@@ -114,3 +114,24 @@ def client_item(client_id: str) -> dict[str, Any]:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def concurrent_identical_puts(api: Any, path: str, user: str, body: dict[str, Any], n: int) -> list[Any]:
+    """`n` identical PUTs of one offline record released at once (the app's retries racing each other): exactly
+    one creates it (201), the others replay it (200), and every answer is the same body."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    api.token(user)  # log in once, outside the race
+    barrier = threading.Barrier(n)
+
+    def send(_: int) -> Any:
+        barrier.wait()
+        return api.put(path, user, body)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        responses = list(pool.map(send, range(n)))
+    statuses = sorted(r.status for r in responses)
+    assert statuses == [200] * (n - 1) + [201], statuses
+    assert len({r.body for r in responses}) == 1
+    return responses

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +17,7 @@ from tests.records_support import (
     audits_of,
     checkin_body,
     client_item,
+    concurrent_identical_puts,
     jpeg,
     new_client,
     new_id,
@@ -106,19 +105,7 @@ def test_a_different_body_on_the_same_id_is_409_and_changes_nothing(api):
 def test_twenty_concurrent_identical_puts_make_one_record_and_one_audit_entry(api, atomic_moto_transactions):
     cid = new_client(api)
     rid = new_id()
-    body = checkin_body()
-    api.token("pk.andi")  # log in once, outside the race
-    barrier = threading.Barrier(20)
-
-    def send(_: int):
-        barrier.wait()
-        return api.put(_path(cid, "checkins", rid), "pk.andi", body)
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        responses = list(pool.map(send, range(20)))
-    statuses = sorted(r.status for r in responses)
-    assert statuses.count(201) == 1 and statuses.count(200) == 19, statuses
-    assert len({r.body for r in responses}) == 1
+    concurrent_identical_puts(api, _path(cid, "checkins", rid), "pk.andi", checkin_body(), 20)
     assert [r.record_key for r in records_of(cid)] == [f"checkin#{rid}"]
     assert len(audits_of(f"record#{cid}#")) == 1
     assert len(client_item(cid)["contacts"]["L"]) == 1

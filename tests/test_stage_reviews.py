@@ -3,12 +3,10 @@ compliance report's overdue reviews per PK."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from tests.records_support import audits_of, client_item, new_client, new_id, records_of
+from tests.records_support import audits_of, client_item, concurrent_identical_puts, new_client, new_id, records_of
 from tests.support import assert_problem
 
 WIB = timezone(timedelta(hours=7))
@@ -59,18 +57,7 @@ def test_a_review_is_created_once_replayed_and_conflicts(module_api):
 def test_concurrent_identical_reviews_make_one_record(module_api, atomic_moto_transactions):
     api = module_api
     cid = new_client(api)
-    rid, body = new_id(), review_body()
-    api.token("pk.andi")
-    barrier = threading.Barrier(8)
-
-    def send(_: int):
-        barrier.wait()
-        return api.put(_path(cid, rid), "pk.andi", body)
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        responses = list(pool.map(send, range(8)))
-    assert sorted(r.status for r in responses) == [200] * 7 + [201]
-    assert len({r.body for r in responses}) == 1
+    concurrent_identical_puts(api, _path(cid, new_id()), "pk.andi", review_body(), 8)
     assert len(records_of(cid)) == 1 and len(client_item(cid)["stage_reviews"]["L"]) == 1
 
 

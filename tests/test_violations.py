@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +15,7 @@ from tests.escalation_support import at_wib, put_village_contacts, run_and_drain
 from tests.records_support import (
     audits_of,
     client_item,
+    concurrent_identical_puts,
     jpeg,
     new_client,
     new_id,
@@ -130,18 +129,8 @@ def test_a_violation_holds_its_evidence_and_is_replayed_and_conflicts(api):
 
 def test_concurrent_identical_violations_make_one_record(api, atomic_moto_transactions):
     cid = new_client(api)
-    vid, body = new_id(), violation_body()
-    api.token("kasubsi.jaksel")
-    barrier = threading.Barrier(6)
-
-    def send(_: int):
-        barrier.wait()
-        return api.put(_path(cid, vid), "kasubsi.jaksel", body)
-
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        responses = list(pool.map(send, range(6)))
-    assert sorted(r.status for r in responses) == [200] * 5 + [201]
-    assert len({r.body for r in responses}) == 1
+    vid = new_id()
+    concurrent_identical_puts(api, _path(cid, vid), "kasubsi.jaksel", violation_body(), 6)
     assert [r.record_key for r in records_of(cid)] == [f"violation#{vid}"]
 
 
