@@ -5,25 +5,19 @@ chronology for the Kanwil. Everything in Bahasa Indonesia, names not usernames, 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from infra.seed import PASSWORD
+from tests.integration.test_dashboard_browser import ARGS, CHROMIUM, OUTPUT, browser_or_skip
 from tests.records_support import new_id
 from tests.support import client_body
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # Raw codes a reader must not see in these sections ("awal" etc. appear as "tahap awal", in words).
 RAW = ("pending", "propose_revocation", "continue", "stage_reviews", "jaksel", "null", "undefined", "NaN")
 
 
 def test_transfers_reviews_and_violations_on_the_dashboard(stack):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (`make test` installs it with apt-get as root)")
-    from playwright.sync_api import expect, sync_playwright
+    sync_playwright, expect = browser_or_skip()
+    OUTPUT.mkdir(exist_ok=True)
 
     user = "kasubsi.makassar"
     # A client of jaksel, asked to move to makassar.
@@ -73,7 +67,7 @@ def test_transfers_reviews_and_violations_on_the_dashboard(stack):
             visible = page.inner_text("#lifecycle")
             words = set(visible.replace(",", " ").replace("(", " ").replace(")", " ").split())
             assert not (words & set(RAW)), words & set(RAW)
-            page.screenshot(path=str(Path("test-output") / "dashboard-lifecycle.png"), full_page=True)
+            page.screenshot(path=str(OUTPUT / "dashboard-lifecycle.png"), full_page=True)
 
             # Accepting needs a PK, chosen by name.
             item.get_by_role("button", name="Terima").click()
