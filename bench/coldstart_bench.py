@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench.docs import DOC, markers, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- coldstart_bench:start -->", "<!-- coldstart_bench:end -->"
+START, END = markers("coldstart_bench")
 
 BARE_APP = '''
 """The bare handler: the same routes and AWS requests as Pantau's first GET /v1/me and PUT check-in, nothing else."""
@@ -319,15 +320,7 @@ which the second ratio shows; a scheduled function or the SQS worker never does 
 
 
 def write(section: str) -> None:
-    text = DOC.read_text()
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section.strip() + rest.split(END, 1)[1]
-    else:
-        marker = "<!-- package_bench:end -->"
-        text = text.replace(marker, marker + "\n\n" + section.strip(), 1) if marker in text else \
-            text.rstrip() + "\n\n" + section.strip() + "\n"
-    DOC.write_text(text)
+    write_section("coldstart_bench", section, after="package_bench")
 
 
 def main(argv: list[str]) -> int:

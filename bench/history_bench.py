@@ -12,6 +12,7 @@ ago folded into `contacts_summary`), and with `--compare` also as it was stored 
 
 from __future__ import annotations
 
+from bench.docs import markers, write_section
 from infra.fake_aws import use_fake_aws
 
 use_fake_aws()
@@ -34,8 +35,7 @@ from bench.report_bench import BAPAS, NAMESPACE, PKS, measure, seed
 
 CLIENTS = 2000
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- history_bench:start -->", "<!-- history_bench:end -->"
+START, END = markers("history_bench")
 WIB = ZoneInfo("Asia/Jakarta")
 
 
@@ -216,13 +216,7 @@ all {before}.
 
 
 def write(section: str) -> None:
-    text = DOC.read_text()
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section.strip() + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section.strip() + "\n"
-    DOC.write_text(text)
+    write_section("history_bench", section)
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:

@@ -27,11 +27,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.docs import DOC, markers, write_section
 from infra.package import lambda_env, runtime_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- package_bench:start -->", "<!-- package_bench:end -->"
+START, END = markers("package_bench")
 TIMER = "import sys, time; sys.path[:0] = {paths!r}; t, c = time.perf_counter(), time.process_time(); {stmt}; " \
         "print(time.perf_counter() - t, time.process_time() - c)"
 
@@ -176,14 +176,7 @@ What makes the zip small and the import short (issue 16):
 
 
 def write(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + section.strip() + after
-    else:
-        text = text.rstrip() + "\n\n" + section.strip() + "\n"
-    DOC.write_text(text)
+    write_section("package_bench", section)
 
 
 def main(argv: list[str]) -> int:
