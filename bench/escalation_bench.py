@@ -431,14 +431,9 @@ def report(results: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    from bench.records_bench import isolate
+    from bench.records_bench import run_sizes
 
-    isolate()
-    args = sys.argv[1:] if argv is None else argv
-    sizes = tuple(int(a) for a in args) if args else SIZES
-    results = run(sizes)
-    print(report(results))
-    return results
+    return run_sizes(run, report, SIZES, argv)
 
 
 if __name__ == "__main__":

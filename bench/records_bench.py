@@ -263,6 +263,16 @@ def isolate() -> None:
     import moto  # noqa: F401  (before any boto3 client exists)
 
 
+def run_sizes(run: Any, report: Any, sizes: tuple[int, ...], argv: list[str] | None) -> list[dict[str, Any]]:
+    """The `main` of a bench run at table sizes (escalation, reminder): the sizes from the command line or the
+    bench's own, moto in-process, the report printed."""
+    isolate()
+    args = sys.argv[1:] if argv is None else argv
+    results = run(tuple(int(a) for a in args) if args else sizes)
+    print(report(results))
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     isolate()
     args = sys.argv[1:] if argv is None else argv
