@@ -11,7 +11,8 @@ time has come (`outbound.due_deferred`): one resume message per escalation.
 
 `handle_batch` (the worker, Powertools batch processing with per-item failures) opens the escalation in
 one transaction -- the escalation (id uuid5 of client and episode start, created only if absent), one
-message record per recipient of the ladder (services/outbound.py), the PK's home-visit task, the client's
+message record per recipient of the ladder (services/outbound.py), the village recipients' reply links
+(services/replies.py), the PK's home-visit task, the client's
 `open_escalation_id` and the audit entries -- and sends the messages through the outbound layer. Recipients
 by reason: `three_missed` -> the Bhabinkamtibmas (else the kecamatan's Polsek, else the kabupaten's Polres),
 the village office, the PK and the coordinators' topic; `number_inactive` -> the PK, the guarantor (a
@@ -361,10 +362,10 @@ def _open(item: ClientModel, message: EscalationMessage, escalation_id: str, mes
         return None
     now = now_utc()
     escalation, task = _records(item, result, message, escalation_id, now)
-    messages = _notifications(item, escalation, task, clock, now)
+    messages, links = _notifications(item, escalation, task, clock, now)
     audits = _audits(item, escalation_id, message_id, now)
     try:
-        _commit(item, escalation, task, messages, audits, previous)
+        _commit(item, escalation, task, messages, links, audits, previous)
     except TransactWriteError as exc:
         if not condition_failed(exc):
             raise  # TransactionConflict and the like: SQS delivers the message again
@@ -485,17 +486,18 @@ def _mobile(number: str, is_mobile: Any) -> bool:
 REPLY_ROLES = ("bhabinkamtibmas", "polsek", "polres", "village_office")  # who gets a reply link in their SMS
 
 
-def reply_url(escalation_id: str, role: str, bapas_id: str = "") -> str | None:
-    """A new reply link for a village recipient (services/replies.py: hashed token, 14 days, audited); None for
-    anyone else (the PK, the coordinators, the guarantor)."""
+def reply_link(escalation_id: str, role: str, bapas_id: str, now: datetime) -> replies.NewLink | None:
+    """A new reply link for a village recipient (services/replies.py: hashed token, 14 days, audited), written
+    with the escalation; None for anyone else (the PK, the coordinators, the guarantor)."""
     if role not in REPLY_ROLES:
         return None
-    return replies.issue_link(escalation_id, role, role, bapas_id, now_utc())
+    return replies.new_link(escalation_id, role, role, bapas_id, now)
 
 
 def _notifications(item: ClientModel, escalation: EscalationModel, task: TaskModel, clock: datetime,
-                   now: datetime) -> list[NotificationModel]:
-    """One message record per recipient, each with its text and first status (outbound.prepare)."""
+                   now: datetime) -> tuple[list[NotificationModel], list[replies.NewLink]]:
+    """One message record per recipient, each with its text and first status (outbound.prepare), and the reply
+    links their texts carry."""
     reason = escalation.reason
     village_tz = _village_tz(item)
     officer = DIRECTORY.officer(item.officer)
@@ -505,11 +507,13 @@ def _notifications(item: ClientModel, escalation: EscalationModel, task: TaskMod
     facts = _facts(escalation, item, officer, task, police, guarantor)
     base = {"thread": escalation.escalation_id, "kind": "escalation", "client_id": item.client_id,
             "bapas_id": item.bapas_id}
-    records = []
+    records, links = [], []
     for r in others:
         role = r.recipient_role
-        text = notices.compose(role, facts, r.name, reply_url(escalation.escalation_id, role, item.bapas_id)) \
-            if r.phone else None
+        link = reply_link(escalation.escalation_id, role, item.bapas_id, now) if r.phone else None
+        if link is not None:
+            links.append(link)
+        text = notices.compose(role, facts, r.name, link.url if link else None) if r.phone else None
         records.append(outbound.prepare(outbound.Outgoing(
             recipient=role, recipient_role=role, channel="sms", to=r.phone, text=text, outside=True,
             tz=village_tz, **base), clock))
@@ -529,7 +533,7 @@ def _notifications(item: ClientModel, escalation: EscalationModel, task: TaskMod
             clock))
     for n in records:  # the clock may be a replayed instant; the records say when they were made
         n.created_at = n.updated_at = to_rfc3339(now)
-    return records
+    return records, links
 
 
 def _audits(item: ClientModel, escalation_id: str, message_id: str, now: datetime) -> list[Any]:
@@ -543,11 +547,13 @@ def _audits(item: ClientModel, escalation_id: str, message_id: str, now: datetim
 
 
 def _commit(item: ClientModel, escalation: EscalationModel, task: TaskModel, messages: list[NotificationModel],
-            audits: list[Any], previous: tuple[EscalationModel, datetime] | None) -> None:
+            links: list[replies.NewLink], audits: list[Any], previous: tuple[EscalationModel, datetime] | None) -> None:
     with transaction() as tx:
         tx.save(escalation, condition=EscalationModel.escalation_id.does_not_exist())
         for n in messages:
             tx.save(n, condition=NotificationModel.escalation_id.does_not_exist())
+        for link in links:
+            link.save_in(tx)
         tx.save(task, condition=TaskModel.task_id.does_not_exist())
         # Still the client's Bapas and PK as read: a transfer to another Bapas or a reassignment committed meanwhile
         # refuses this (the message is retried and opens the escalation where the client is now).

@@ -1,9 +1,10 @@
 """Answers from the village: reply links, the public reply page and the answers recorded on the escalation.
 
-Links. `issue_link` makes a token of 128 random bits (`secrets.token_urlsafe(16)`, 22 characters), stores
+Links. `new_link` makes a token of 128 random bits (`secrets.token_urlsafe(16)`, 22 characters), stores
 only its SHA-256 in the replies table (`link#<hash>`, with the escalation, the recipient and the time it stops
 working, 14 days on) and returns `{public_url}/r/{token}` for the SMS. Reading the table therefore does not
-give anyone a live link. Issuing is audited on the escalation.
+give anyone a live link. The link and its audit entry (on the escalation) are written in the transaction that
+opens the escalation, so a link exists exactly when the SMS that carries it does.
 
 Page. `GET /r/{token}` shows the question; `POST` (form-encoded `answer`, `notes`) appends
 `{recipient, recipient_role, answer, notes, at}` to the escalation's `responses` in one transaction with its
@@ -61,19 +62,30 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_link(escalation_id: str, recipient: str, recipient_role: str, bapas_id: str, now: datetime) -> str:
-    """A new reply link for one recipient of one escalation: the URL to put in their SMS."""
+@dataclass(frozen=True)
+class NewLink:
+    """A reply link to issue: the URL for the SMS, and the link item and its audit entry, which the caller writes
+    in the transaction that opens the escalation (the link exists exactly when the SMS that carries it does)."""
+
+    url: str
+    link: ReplyModel
+    audit: Any
+
+    def save_in(self, tx: Any) -> None:
+        tx.save(self.link, condition=ReplyModel.key.does_not_exist())
+        tx.save(self.audit)
+
+
+def new_link(escalation_id: str, recipient: str, recipient_role: str, bapas_id: str, now: datetime) -> NewLink:
+    """A new reply link for one recipient of one escalation (not stored yet: `NewLink.save_in`)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     valid_until = now + VALID_FOR
     link = ReplyModel(f"link#{token_digest(token)}", escalation_id=escalation_id, recipient=recipient,
                       recipient_role=recipient_role, bapas_id=bapas_id, valid_until=to_rfc3339(valid_until),
                       created_at=to_rfc3339(now), expires=valid_until + KEEP_EXPIRED)
     system = Principal(username=SYSTEM, sub=SYSTEM, role=SYSTEM, bapas_id=bapas_id)
-    with transaction() as tx:
-        tx.save(link, condition=ReplyModel.key.does_not_exist())
-        tx.save(audit_entry(system, f"escalation#{escalation_id}", "reply_link.issue", now,
-                            [f"reply_link.{recipient}"]))
-    return f"{settings().public_url}/r/{token}"
+    audit = audit_entry(system, f"escalation#{escalation_id}", "reply_link.issue", now, [f"reply_link.{recipient}"])
+    return NewLink(f"{settings().public_url}/r/{token}", link, audit)
 
 
 # ----- the page ---------------------------------------------------------------------------------------
