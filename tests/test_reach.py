@@ -74,7 +74,7 @@ def test_a_window_closing_within_two_days_gets_one_reminder_and_a_rerun_none(api
     reported, _ = register(api, today - timedelta(days=5))
     checkin(api, reported, at_wib(today - timedelta(days=1), 10))
     result = remind(at_wib(today, 9))
-    assert result["errors"] == 0 if "errors" in result else True
+    assert result.get("errors", 0) == 0 and result["sent"] >= 1, result  # outcome counts: an absent one is 0
     [reminder] = reminders_of(cid)
     assert reminder.status == "sent" and reminder.to == mine and reminder.recipient_role == "client"
     assert sms_to(mine) == [reminder.text]
