@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -46,6 +49,23 @@ def browser_or_skip():
     return sync_playwright, expect
 
 
+@contextmanager
+def dashboard_page(sync_playwright: Any, stack: Any, height: int) -> Iterator[tuple[Any, list[str]]]:
+    """The dashboard opened in headless Chromium as a Kasubsi in Makassar would (Indonesian locale, WITA), with
+    the page's script errors collected."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": height}, locale="id-ID",
+                                    timezone_id="Asia/Makassar")
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{stack.api_url}/dashboard")
+            yield page, errors
+        finally:
+            browser.close()
+
+
 def keep_screenshot(shot: Path) -> None:
     """Refresh the README's copy in docs/ when asked (or when it is missing)."""
     target = ROOT / "docs" / shot.name
@@ -72,87 +92,78 @@ def test_dashboard_for_a_kasubsi(stack):
     link = bhabin["text"].rsplit(" ", 1)[1]
     assert requests.post(link, data={"answer": "found", "notes": "Klien ada di rumah orang tuanya."},
                          timeout=30).status_code == 200
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1360, "height": 1100}, locale="id-ID",
-                                    timezone_id="Asia/Makassar")
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{stack.api_url}/dashboard")
-            assert page.title().startswith("Pantau")
+    with dashboard_page(sync_playwright, stack, height=1100) as (page, errors):
+        assert page.title().startswith("Pantau")
 
-            # A wrong password is refused by Cognito.
-            page.fill("#username", user)
-            page.fill("#password", "salah-sekali")
-            page.click("#login-button")
-            expect(page.locator("#login-error")).to_contain_text("salah")
+        # A wrong password is refused by Cognito.
+        page.fill("#username", user)
+        page.fill("#password", "salah-sekali")
+        page.click("#login-button")
+        expect(page.locator("#login-error")).to_contain_text("salah")
 
-            # Log in and see the seeded numbers, equal to the API's, by the PK's name under natural labels.
-            page.fill("#password", PASSWORD)
-            page.click("#login-button")
-            page.wait_for_selector('#report tfoot tr[data-officer="TOTAL"]')
-            page.wait_for_selector(f'li[data-escalation="{target["id"]}"]')
-            page.wait_for_selector("#tasks tr[data-task]")
-            assert page.inner_text("#who-text") == "Nurhayati Daeng · Kasubsi Bimbingan Klien · Bapas Kelas I Makassar"
-            report = stack.get("/v1/reports/compliance", user).json
-            for row in report["officers"]:
-                assert _row_cells(page, row["officer"]) == {c: str(get(row)) for c, get in COLUMNS.items()}
-            totals = report["totals"]
-            assert _row_cells(page, "TOTAL") == {c: str(get(totals)) for c, get in COLUMNS.items()}
-            assert totals["checkins_done"] > 0 and totals["open_escalations"] >= 1  # the seeded history shows
-            heads = page.locator("#report thead th").all_inner_texts()
-            for label in ("Klien aktif", "Belum lapor (periode berjalan)", "Tidak lapor 1–2 kali", "Wajib lapor",
-                          "Lama penanganan (median, hari)"):
-                assert label in heads
-            assert "Citra Lestari" in page.inner_text("#report tbody")
-            assert "WITA" in page.inner_text("#report-meta")
-            assert page.locator("#chart svg rect[data-kind='done']").count() == len(report["officers"])
+        # Log in and see the seeded numbers, equal to the API's, by the PK's name under natural labels.
+        page.fill("#password", PASSWORD)
+        page.click("#login-button")
+        page.wait_for_selector('#report tfoot tr[data-officer="TOTAL"]')
+        page.wait_for_selector(f'li[data-escalation="{target["id"]}"]')
+        page.wait_for_selector("#tasks tr[data-task]")
+        assert page.inner_text("#who-text") == "Nurhayati Daeng · Kasubsi Bimbingan Klien · Bapas Kelas I Makassar"
+        report = stack.get("/v1/reports/compliance", user).json
+        for row in report["officers"]:
+            assert _row_cells(page, row["officer"]) == {c: str(get(row)) for c, get in COLUMNS.items()}
+        totals = report["totals"]
+        assert _row_cells(page, "TOTAL") == {c: str(get(totals)) for c, get in COLUMNS.items()}
+        assert totals["checkins_done"] > 0 and totals["open_escalations"] >= 1  # the seeded history shows
+        heads = page.locator("#report thead th").all_inner_texts()
+        for label in ("Klien aktif", "Belum lapor (periode berjalan)", "Tidak lapor 1–2 kali", "Wajib lapor",
+                      "Lama penanganan (median, hari)"):
+            assert label in heads
+        assert "Citra Lestari" in page.inner_text("#report tbody")
+        assert "WITA" in page.inner_text("#report-meta")
+        assert page.locator("#chart svg rect[data-kind='done']").count() == len(report["officers"])
 
-            # The escalation: the client by name, the village's answer, each notification's status and SMS text.
-            item = page.locator(f'li[data-escalation="{target["id"]}"]')
-            expect(item).to_contain_text(target["client_name"])
-            expect(item.locator(".answers")).to_contain_text("Klien ada dan sudah dilihat")
-            expect(item.locator(".answers")).to_contain_text("Klien ada di rumah orang tuanya.")
-            expect(item.locator('li[data-recipient="bhabinkamtibmas"] .status')).to_have_text("terkirim")
-            item.locator('li[data-recipient="bhabinkamtibmas"] summary').click()
-            expect(item.locator('li[data-recipient="bhabinkamtibmas"] details p')).to_contain_text("/r/")
-            # Open home-visit tasks with their due dates.
-            [task] = [t for t in stack.get("/v1/tasks?state=open", user).json["items"]
-                      if t["escalation_id"] == target["id"]]
-            expect(page.locator(f'#tasks tr[data-task="{task["id"]}"]')).to_contain_text(target["client_name"])
+        # The escalation: the client by name, the village's answer, each notification's status and SMS text.
+        item = page.locator(f'li[data-escalation="{target["id"]}"]')
+        expect(item).to_contain_text(target["client_name"])
+        expect(item.locator(".answers")).to_contain_text("Klien ada dan sudah dilihat")
+        expect(item.locator(".answers")).to_contain_text("Klien ada di rumah orang tuanya.")
+        expect(item.locator('li[data-recipient="bhabinkamtibmas"] .status')).to_have_text("terkirim")
+        item.locator('li[data-recipient="bhabinkamtibmas"] summary').click()
+        expect(item.locator('li[data-recipient="bhabinkamtibmas"] details p')).to_contain_text("/r/")
+        # Open home-visit tasks with their due dates.
+        [task] = [t for t in stack.get("/v1/tasks?state=open", user).json["items"]
+                  if t["escalation_id"] == target["id"]]
+        expect(page.locator(f'#tasks tr[data-task="{task["id"]}"]')).to_contain_text(target["client_name"])
 
-            # Find the client by name (through the API's name search) and read their history.
-            page.fill("#search", target["client_name"][:4].lower())
-            page.locator(f'#results button[data-client="{target["client_id"]}"]').click()
-            page.wait_for_selector('#timeline li[data-kind="escalation"]')
-            kinds = page.locator("#timeline li").evaluate_all("els => els.map(e => e.dataset.kind)")
-            assert {"checkin", "escalation", "change"} <= set(kinds)
-            assert "masih terbuka" in page.locator('#timeline li[data-kind="escalation"]').inner_text()
-            visible = page.inner_text("body")
-            assert not (_words(visible) & set(RAW)), _words(visible) & set(RAW)
-            shot = OUTPUT / "dashboard.png"
-            page.screenshot(path=str(shot), full_page=True)
+        # Find the client by name (through the API's name search) and read their history.
+        page.fill("#search", target["client_name"][:4].lower())
+        page.locator(f'#results button[data-client="{target["client_id"]}"]').click()
+        page.wait_for_selector('#timeline li[data-kind="escalation"]')
+        kinds = page.locator("#timeline li").evaluate_all("els => els.map(e => e.dataset.kind)")
+        assert {"checkin", "escalation", "change"} <= set(kinds)
+        assert "masih terbuka" in page.locator('#timeline li[data-kind="escalation"]').inner_text()
+        visible = page.inner_text("body")
+        assert not (_words(visible) & set(RAW)), _words(visible) & set(RAW)
+        shot = OUTPUT / "dashboard.png"
+        page.screenshot(path=str(shot), full_page=True)
 
-            # Resolve: the form refuses to go without a resolution code; with one, the escalation is resolved.
-            expect(item.locator("form")).to_be_hidden()
-            item.get_by_role("button", name="Selesaikan eskalasi").click()
-            item.get_by_label("Catatan penyelesaian").fill("Ditemukan Bhabinkamtibmas, klien lapor diri kembali.")
-            item.get_by_role("button", name="Simpan penyelesaian").click()
-            assert stack.get(f"/v1/escalations/{target['id']}", user).json["state"] == "open"
-            item.get_by_label("Hasil penanganan").select_option("found_at_home")
-            item.get_by_role("button", name="Simpan penyelesaian").click()
-            item.wait_for(state="detached")
-            resolved = stack.get(f"/v1/escalations/{target['id']}", user).json
-            assert (resolved["state"], resolved["resolution"], resolved["resolved_by"]) == ("resolved", "found_at_home",
-                                                                                            user)
-            assert resolved["notes"] == "Ditemukan Bhabinkamtibmas, klien lapor diri kembali."
-            expect(page.locator("#report tfoot td[data-col=open_escalations]")).to_have_text(
-                str(totals["open_escalations"] - 1))
-            expect(page.locator('#timeline li[data-kind="escalation"]')).to_contain_text("Klien ditemukan di rumah")
-            page.screenshot(path=str(OUTPUT / "dashboard-resolved.png"), full_page=True)
-            assert errors == []
-            assert shot.stat().st_size > 10_000
-            keep_screenshot(shot)
-        finally:
-            browser.close()
+        # Resolve: the form refuses to go without a resolution code; with one, the escalation is resolved.
+        expect(item.locator("form")).to_be_hidden()
+        item.get_by_role("button", name="Selesaikan eskalasi").click()
+        item.get_by_label("Catatan penyelesaian").fill("Ditemukan Bhabinkamtibmas, klien lapor diri kembali.")
+        item.get_by_role("button", name="Simpan penyelesaian").click()
+        assert stack.get(f"/v1/escalations/{target['id']}", user).json["state"] == "open"
+        item.get_by_label("Hasil penanganan").select_option("found_at_home")
+        item.get_by_role("button", name="Simpan penyelesaian").click()
+        item.wait_for(state="detached")
+        resolved = stack.get(f"/v1/escalations/{target['id']}", user).json
+        assert (resolved["state"], resolved["resolution"], resolved["resolved_by"]) == ("resolved", "found_at_home",
+                                                                                        user)
+        assert resolved["notes"] == "Ditemukan Bhabinkamtibmas, klien lapor diri kembali."
+        expect(page.locator("#report tfoot td[data-col=open_escalations]")).to_have_text(
+            str(totals["open_escalations"] - 1))
+        expect(page.locator('#timeline li[data-kind="escalation"]')).to_contain_text("Klien ditemukan di rumah")
+        page.screenshot(path=str(OUTPUT / "dashboard-resolved.png"), full_page=True)
+        assert errors == []
+        assert shot.stat().st_size > 10_000
+        keep_screenshot(shot)

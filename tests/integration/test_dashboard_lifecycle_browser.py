@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from infra.seed import PASSWORD
-from tests.integration.test_dashboard_browser import ARGS, CHROMIUM, OUTPUT, browser_or_skip
+from tests.integration.test_dashboard_browser import OUTPUT, browser_or_skip, dashboard_page
 from tests.records_support import new_id
 from tests.support import client_body
 
@@ -41,43 +41,34 @@ def test_transfers_reviews_and_violations_on_the_dashboard(stack):
                           {"reported_at": reported, "summary": "Tidak lapor diri tiga bulan berturut-turut."})
     assert violation.status == 201, violation
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1360, "height": 1400}, locale="id-ID",
-                                    timezone_id="Asia/Makassar")
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{stack.api_url}/dashboard")
-            page.fill("#username", user)
-            page.fill("#password", PASSWORD)
-            page.click("#login-button")
+    with dashboard_page(sync_playwright, stack, height=1400) as (page, errors):
+        page.fill("#username", user)
+        page.fill("#password", PASSWORD)
+        page.click("#login-button")
 
-            page.wait_for_selector(f'#transfers li[data-transfer="{transfer.json["id"]}"]', timeout=60_000)
-            page.wait_for_selector("#violations li[data-violation]", timeout=60_000)
-            item = page.locator(f'#transfers li[data-transfer="{transfer.json["id"]}"]')
-            expect(item).to_contain_text("Rahmat Hidayat")
-            expect(item).to_contain_text(transfer.json["from_bapas_name"])
-            expect(item).to_contain_text("pindah ke rumah orang tuanya")
-            review = page.locator(f'#reviews tr[data-client="{late_id}"]')
-            expect(review).to_contain_text("Yusuf Mappanyompa")
-            expect(review).to_contain_text("terlambat")
-            expect(page.locator(f'#violations li[data-violation="{violation.json["id"]}"]')).to_contain_text(
-                "Yusuf Mappanyompa")
-            visible = page.inner_text("#lifecycle")
-            words = set(visible.replace(",", " ").replace("(", " ").replace(")", " ").split())
-            assert not (words & set(RAW)), words & set(RAW)
-            page.screenshot(path=str(OUTPUT / "dashboard-lifecycle.png"), full_page=True)
+        page.wait_for_selector(f'#transfers li[data-transfer="{transfer.json["id"]}"]', timeout=60_000)
+        page.wait_for_selector("#violations li[data-violation]", timeout=60_000)
+        item = page.locator(f'#transfers li[data-transfer="{transfer.json["id"]}"]')
+        expect(item).to_contain_text("Rahmat Hidayat")
+        expect(item).to_contain_text(transfer.json["from_bapas_name"])
+        expect(item).to_contain_text("pindah ke rumah orang tuanya")
+        review = page.locator(f'#reviews tr[data-client="{late_id}"]')
+        expect(review).to_contain_text("Yusuf Mappanyompa")
+        expect(review).to_contain_text("terlambat")
+        expect(page.locator(f'#violations li[data-violation="{violation.json["id"]}"]')).to_contain_text(
+            "Yusuf Mappanyompa")
+        visible = page.inner_text("#lifecycle")
+        words = set(visible.replace(",", " ").replace("(", " ").replace(")", " ").split())
+        assert not (words & set(RAW)), words & set(RAW)
+        page.screenshot(path=str(OUTPUT / "dashboard-lifecycle.png"), full_page=True)
 
-            # Accepting needs a PK, chosen by name.
-            item.get_by_role("button", name="Terima").click()
-            expect(item).to_contain_text("Pilih PK")
-            item.get_by_label("PK penerima").select_option(value="pk.citra")
-            item.get_by_role("button", name="Terima").click()
-            item.wait_for(state="detached", timeout=60_000)
-            moved = stack.get(f"/v1/clients/{moving}", user).json
-            assert (moved["bapas_id"], moved["officer"]) == ("makassar", "pk.citra")
-            assert stack.get(f"/v1/clients/{moving}", "kasubsi.jaksel").status == 404
-            assert errors == []
-        finally:
-            browser.close()
+        # Accepting needs a PK, chosen by name.
+        item.get_by_role("button", name="Terima").click()
+        expect(item).to_contain_text("Pilih PK")
+        item.get_by_label("PK penerima").select_option(value="pk.citra")
+        item.get_by_role("button", name="Terima").click()
+        item.wait_for(state="detached", timeout=60_000)
+        moved = stack.get(f"/v1/clients/{moving}", user).json
+        assert (moved["bapas_id"], moved["officer"]) == ("makassar", "pk.citra")
+        assert stack.get(f"/v1/clients/{moving}", "kasubsi.jaksel").status == 404
+        assert errors == []
