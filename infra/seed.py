@@ -8,7 +8,7 @@ All names and numbers are invented.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -204,7 +204,19 @@ def seed_history(api_url: str, region: str, client_id: str, today: date, created
                 r = requests.put(f"{api_url}/v1/clients/{cid}/{kind}/{uuid.uuid4()}", headers=headers, timeout=30,
                                  json=_history_body(kind, at, start, details, location))
                 r.raise_for_status()
-    from chalicelib.domain.timeutil import now_utc, to_rfc3339
+    from chalicelib.domain.timeutil import to_rfc3339
     from infra.invoke import invoke
 
-    invoke("escalate_unreachable", to_rfc3339(now_utc()))  # opens the escalations of the two clients 4
+    invoke("escalate_unreachable", to_rfc3339(daytime_run()))  # opens the escalations of the two clients 4
+
+
+def daytime_run() -> datetime:
+    """The instant the demo's escalation run is made at: the latest 03:00 UTC (10:00 WIB, 11:00 WITA, 12:00 WIT)
+    at least an hour ago, so its SMS go out at once in every zone (a run judged at a late-evening `make run` would
+    hold them for the morning) whatever the hour the stack is started, and the same way every time."""
+    from chalicelib.domain.timeutil import now_utc
+    from chalicelib.services.escalation import LIVE_WITHIN
+
+    latest = now_utc() - LIVE_WITHIN
+    at = latest.replace(hour=3, minute=0, second=0, microsecond=0)
+    return at if at <= latest else at - timedelta(days=1)
