@@ -76,3 +76,15 @@ def atomic_moto_transactions(monkeypatch):
             return original(self, *args, **kwargs)
 
     monkeypatch.setattr(DynamoHandler, "call_action", isolated)
+
+
+@pytest.fixture
+def daytime(monkeypatch):
+    """The messages API's clock at 10:00 WIB today: verification codes go only in the village's daytime, so a
+    test that sends one must not depend on the hour it runs at."""
+    from chalicelib.api import messages
+    from tests.escalation_support import at_wib, today_wib
+
+    clock = {"now": at_wib(today_wib(), 10)}
+    monkeypatch.setattr(messages, "now_utc", lambda: clock["now"])
+    return clock

@@ -317,7 +317,7 @@ def _versions(prefix: str) -> int:
     return len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
 
 
-def test_retention_deletes_personal_data_after_the_period_and_keeps_the_statistics(api, monkeypatch):
+def test_retention_deletes_personal_data_after_the_period_and_keeps_the_statistics(api, monkeypatch, daytime):
     from infra.invoke import invoke
 
     old = _old_client(api, _years_ago(5, days=3))  # ended five years and three days ago

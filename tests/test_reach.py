@@ -200,16 +200,6 @@ def test_property_one_reminder_per_window_whatever_the_runs(api, days_in, hours,
 
 # ----- phone verification -------------------------------------------------------------------------------
 
-@pytest.fixture
-def daytime(monkeypatch):
-    """The API's clock at 10:00 WIB today (codes go only in the village's daytime)."""
-    from chalicelib.api import messages
-
-    clock = {"now": at_wib(today_wib(), 10)}
-    monkeypatch.setattr(messages, "now_utc", lambda: clock["now"])
-    return clock
-
-
 def _code_sent_to(number: str) -> str:
     [text] = sms_to(number)[-1:]
     return next(word.rstrip(".") for word in text.split() if word.rstrip(".").isdigit() and len(word.rstrip(".")) == 6)
